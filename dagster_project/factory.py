@@ -1,0 +1,27 @@
+"""Build Dagster definitions from an estate of declarations."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.assets import build_assets
+from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
+from pipelines.estate import Estate
+
+ALL_FLOWS_JOB = "all_flows"
+
+
+def build_definitions(estate: Estate, *, resources: dict[str, object] | None = None) -> dg.Definitions:
+    """Assets, checks, the ``all_flows`` job and default resources for ``estate``."""
+    assets = build_assets(estate)
+    job = dg.define_asset_job(
+        ALL_FLOWS_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Every source extract and every declared flow, each behind its quality gate.",
+    )
+    defaults: dict[str, object] = {
+        "io_manager": DatasetIOManager(),
+        "settings": TagtrailSettings(),
+        "pseudonym_key": PseudonymKey(),
+    }
+    return dg.Definitions(assets=assets, jobs=[job], resources=defaults | (resources or {}))

@@ -1,0 +1,182 @@
+"""The quality gate as Dagster asset checks: what a steward sees when data is held back.
+
+``quality_gate`` is blocking with ERROR severity: a failed critical expectation stops the asset
+from being written and everything downstream from running. ``quality_warnings`` reports
+warning-level failures with WARN severity and never halts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+
+from expectations import ExpectationOutcome, GateResult, Suite, run_gate
+from pipelines.extracts import Conformance
+from pipelines.model import Dataset
+from pipelines.taxonomy import is_personal
+
+GATE_CHECK = "quality_gate"
+WARN_CHECK = "quality_warnings"
+MAX_KEYS = 20
+
+
+def check_specs(key: dg.AssetKey, dataset: Dataset) -> list[dg.AssetCheckSpec]:
+    """The two checks every dataset carries."""
+    return [
+        dg.AssetCheckSpec(
+            GATE_CHECK,
+            asset=key,
+            blocking=True,
+            description=f"Critical expectations of '{dataset.name}' (types, keys, suite rules); "
+            "a failure holds the data back and halts everything downstream.",
+        ),
+        dg.AssetCheckSpec(
+            WARN_CHECK,
+            asset=key,
+            description=f"Warning-level expectations of '{dataset.name}'; reported, never halting.",
+        ),
+    ]
+
+
+def with_contract(suite: Suite, dataset: Dataset) -> Suite:
+    """The suite plus the rules every declaration implies: primary key present and unique."""
+    pk = list(dataset.primary_key)
+    implied: list[dict[str, object]] = [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c}, "severity": "critical",
+         "meta": {"notes": f"primary key column {c} must always be present", "source": "declaration"}}
+        for c in pk
+    ]
+    unique: dict[str, object] = (
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": pk[0]}}
+        if len(pk) == 1
+        else {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": pk}}
+    )
+    implied.append(unique | {"severity": "critical", "meta": {
+        "notes": f"primary key ({', '.join(pk)}) must be unique", "source": "declaration"}})
+    return dataclasses.replace(suite, expectations=(*implied, *suite.expectations))
+
+
+def evaluate(frame: pd.DataFrame, conformance: Conformance, dataset: Dataset, suite: Suite) -> GateResult:
+    """Run the suite on ``frame`` and add a critical outcome per column with unreadable values."""
+    tagged = [c.name for c in dataset.columns if any(is_personal(t) for t in c.tags)]
+    result = run_gate(
+        frame,
+        with_contract(suite, dataset),
+        primary_key=dataset.primary_key,
+        tagged_columns=tagged,
+        max_failing_keys=MAX_KEYS,
+    )
+    typing = tuple(_type_outcome(frame, dataset, col, rows) for col, rows in conformance.failures.items())
+    return dataclasses.replace(result, outcomes=(*typing, *result.outcomes))
+
+
+def contract_failure(dataset: Dataset, suite: Suite, message: str) -> GateResult:
+    """A gate result for output whose columns do not match the declaration at all."""
+    outcome = ExpectationOutcome(
+        expectation_type="tagtrail_declared_columns",
+        column=None,
+        severity="critical",
+        success=False,
+        description=message,
+        element_count=None,
+        unexpected_count=None,
+        unexpected_percent=None,
+        failing_keys=(),
+        observed_value=None,
+        rule={},
+        exception=None,
+    )
+    return GateResult(suite=suite, row_count=0, outcomes=(outcome,))
+
+
+def _type_outcome(frame: pd.DataFrame, dataset: Dataset, column: str, rows: Sequence[int]) -> ExpectationOutcome:
+    keys = frame.iloc[list(rows)[:MAX_KEYS]][list(dataset.primary_key)]
+    kind = dataset.column(column).type.value
+    return ExpectationOutcome(
+        expectation_type="tagtrail_declared_type",
+        column=column,
+        severity="critical",
+        success=False,
+        description=f"{column} values must be readable as {kind}",
+        element_count=len(frame),
+        unexpected_count=len(rows),
+        unexpected_percent=100.0 * len(rows) / max(len(frame), 1),
+        failing_keys=tuple(
+            {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()} | {"row_number": int(i) + 1}
+            for i, rec in zip(rows, keys.to_dict("records"), strict=False)
+        ),
+        observed_value=None,
+        rule={"type_": kind},
+        exception=None,
+    )
+
+
+def check_results(result: GateResult) -> tuple[dg.AssetCheckResult, dg.AssetCheckResult]:
+    """The blocking gate result and the warnings result, with metadata for stewards."""
+    critical, warning = result.failed_critical, result.failed_warning
+    gate = dg.AssetCheckResult(
+        check_name=GATE_CHECK,
+        passed=not critical,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=_summary(critical, "critical", result),
+        metadata=_metadata(result, critical),
+    )
+    warn = dg.AssetCheckResult(
+        check_name=WARN_CHECK,
+        passed=not warning,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=_summary(warning, "warning", result),
+        metadata=_metadata(result, warning),
+    )
+    return gate, warn
+
+
+def _summary(failed: Sequence[ExpectationOutcome], level: str, result: GateResult) -> str:
+    if not failed:
+        return f"All {level} expectations passed on {result.row_count} rows."
+    parts = [f"{o.description} ({_count(o)})" for o in failed]
+    return f"{len(failed)} {level} expectation(s) failed: " + "; ".join(parts)
+
+
+def _count(o: ExpectationOutcome) -> str:
+    if o.exception:
+        return "could not be evaluated"
+    if o.unexpected_count is None:
+        return "failed"
+    share = f", {o.unexpected_percent:.2f}%" if o.unexpected_percent is not None else ""
+    return f"{o.unexpected_count} rows{share}"
+
+
+def _metadata(result: GateResult, failed: Sequence[ExpectationOutcome]) -> dict[str, dg.RawMetadataValue]:
+    rows = [
+        f"| {o.severity} | {o.expectation_type} | {o.column or '(table)'} | "
+        f"{'' if o.unexpected_count is None else o.unexpected_count} | "
+        f"{'' if o.unexpected_percent is None else f'{o.unexpected_percent:.2f}%'} | {o.description} |"
+        for o in failed
+    ]
+    table = "\n".join(
+        ["| severity | expectation | column | failing rows | share | rule |", "|---|---|---|---|---|---|", *rows]
+    )
+    return {
+        "suite": dg.MetadataValue.path(str(result.suite.path)),
+        "suite_sha256": result.suite.sha256,
+        "rows_evaluated": result.row_count,
+        "expectations_evaluated": len(result.outcomes),
+        "expectations_failed": len(failed),
+        "failures": dg.MetadataValue.md(table if failed else "No failures."),
+        "failing_row_keys": dg.MetadataValue.json(
+            [
+                {
+                    "expectation": o.expectation_type,
+                    "column": o.column,
+                    "failing_rows": o.unexpected_count,
+                    "keys_shown": len(o.failing_keys),
+                    "primary_keys": list(o.failing_keys),
+                }
+                for o in failed
+            ]
+        ),
+    }

@@ -1,0 +1,303 @@
+"""Load an estate of declarations from a folder and check every cross-reference before anything runs.
+
+An estate folder holds ``departments.yaml``, ``agreements.yaml``, ``datasets/*.yaml`` (one file a
+department) and ``flows/*.yaml`` (one file a flow). Each dataset also needs a Great Expectations
+suite, ``<suites_dir>/<dataset>.json``.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from expectations import SUITES_DIR, Suite, SuiteError, load_suite
+from pipelines.model import (
+    Agreement,
+    AgreementFile,
+    Dataset,
+    DatasetFile,
+    Department,
+    DepartmentFile,
+    Flow,
+    _close,
+)
+from pipelines.yamlfile import DeclarationError, SourceFile, read_yaml
+
+Transform = Callable[..., pd.DataFrame]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Where a declaration came from: its file, the file's hash, and the location in it."""
+
+    file: SourceFile
+    loc: tuple[str | int, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def sha256(self) -> str:
+        return self.file.sha256
+
+
+@dataclass
+class Estate:
+    """Every declaration of an estate, cross-checked, with the files they came from."""
+
+    root: Path
+    departments: dict[str, Department] = field(default_factory=dict)
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    dataset_owner: dict[str, str] = field(default_factory=dict)
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    suites: dict[str, Suite] = field(default_factory=dict)
+    transforms: dict[str, Transform] = field(default_factory=dict)
+    declared_in: dict[str, Declared] = field(default_factory=dict)
+
+    def producer(self, dataset: str) -> Flow | None:
+        """The flow whose output is ``dataset``; None for a source extract."""
+        return next((f for f in self.flows.values() if f.output == dataset), None)
+
+    def topological_datasets(self) -> list[str]:
+        """Dataset names, every input before the datasets made from it."""
+        graph = {d: set(f.inputs) if (f := self.producer(d)) else set() for d in self.datasets}
+        return list(graphlib.TopologicalSorter(graph).static_order())
+
+    def downstream(self, dataset: str) -> set[str]:
+        """Every dataset made, directly or not, from ``dataset``."""
+        out: set[str] = set()
+        frontier = [dataset]
+        while frontier:
+            cur = frontier.pop()
+            for f in self.flows.values():
+                if cur in f.inputs and f.output not in out:
+                    out.add(f.output)
+                    frontier.append(f.output)
+        return out
+
+
+def load_estate(root: Path, suites_dir: Path | None = None) -> Estate:
+    """Load and cross-check the estate in ``root``; raise :class:`DeclarationError` listing every problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DeclarationError([f"{root}: estate folder not found"])
+    estate = Estate(root=root)
+    problems: list[str] = []
+    loader = _Loader(estate, problems)
+    loader.load(root, suites_dir or SUITES_DIR)
+    if problems:
+        raise DeclarationError(problems)
+    return estate
+
+
+class _Loader:
+    def __init__(self, estate: Estate, problems: list[str]) -> None:
+        self.e = estate
+        self.problems = problems
+
+    def fail(self, src: SourceFile, loc: tuple[str | int, ...], msg: str) -> None:
+        self.problems.append(f"{src.where(loc)}: {msg}")
+
+    def load(self, root: Path, suites_dir: Path) -> None:
+        for src, dept in self._items(root / "departments.yaml", DepartmentFile, "departments"):
+            self._add(self.e.departments, dept.name, dept, src, "department")
+        for src, agr in self._items(root / "agreements.yaml", AgreementFile, "agreements"):
+            self._add(self.e.agreements, agr.id, agr, src, "agreement")
+        for path in sorted((root / "datasets").glob("*.yaml")):
+            self._dataset_file(path)
+        for path in sorted((root / "flows").glob("*.yaml")):
+            src = self._read(path)
+            if src is not None and (flow := self._parse(src, Flow, ())) is not None:
+                self._add(self.e.flows, flow.name, flow, src, "flow")
+        if self.problems:
+            return
+        self._check_agreements()
+        for flow in self.e.flows.values():
+            self._check_flow(flow)
+        self._check_datasets(suites_dir)
+        if not self.problems:
+            self._check_cycles()
+
+    def _read(self, path: Path) -> SourceFile | None:
+        if not path.is_file():
+            self.problems.append(f"{path}: file not found")
+            return None
+        try:
+            return read_yaml(path)
+        except DeclarationError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def _parse(self, src: SourceFile, model: type[M], loc: tuple[str | int, ...]) -> M | None:
+        try:
+            return model.model_validate(src.data if src.data is not None else {})
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = loc + tuple(p for p in err["loc"] if p not in ("function-after",))
+                self.fail(src, where, _message(err))
+            return None
+
+    def _items(self, path: Path, model: type[M], key: str) -> Iterator[tuple[SourceFile, Any]]:
+        src = self._read(path)
+        if src is not None and (parsed := self._parse(src, model, ())) is not None:
+            for item in getattr(parsed, key):
+                yield src, item
+
+    def _add(self, into: dict[str, Any], name: str, item: Any, src: SourceFile, kind: str) -> None:
+        if name in into:
+            first = self.e.declared_in[f"{kind}:{name}"].path
+            self.fail(src, (), f"duplicate {kind} name '{name}' (first declared in {first})")
+            return
+        into[name] = item
+        self.e.declared_in[f"{kind}:{name}"] = Declared(src, ())
+
+    def _dataset_file(self, path: Path) -> None:
+        src = self._read(path)
+        parsed = self._parse(src, DatasetFile, ()) if src else None
+        if src is None or parsed is None:
+            return
+        if parsed.department not in self.e.departments:
+            self.fail(src, ("department",), self._unknown("department", parsed.department))
+            return
+        for i, ds in enumerate(parsed.datasets):
+            self._add(self.e.datasets, ds.name, ds, src, "dataset")
+            self.e.declared_in[f"dataset:{ds.name}"] = Declared(src, ("datasets", i))
+            self.e.dataset_owner.setdefault(ds.name, parsed.department)
+
+    def _unknown(self, kind: str, name: str) -> str:
+        pool = {
+            "department": self.e.departments,
+            "dataset": self.e.datasets,
+            "agreement": self.e.agreements,
+        }[kind]
+        known = ", ".join(sorted(pool)) or "none declared"
+        return f"unknown {kind} '{name}'{_close(name, pool)}; declared {kind}s: {known}"
+
+    def _check_agreements(self) -> None:
+        for agr in self.e.agreements.values():
+            src = self.e.declared_in[f"agreement:{agr.id}"].file
+            idx = src.data["agreements"].index(next(a for a in src.data["agreements"] if a.get("id") == agr.id))
+            for party in agr.parties:
+                if party not in self.e.departments:
+                    self.fail(src, ("agreements", idx, "parties"), self._unknown("department", party))
+            for ds_name, cols in agr.data_items.items():
+                loc = ("agreements", idx, "data_items", ds_name)
+                if ds_name not in self.e.datasets:
+                    self.fail(src, loc, self._unknown("dataset", ds_name))
+                    continue
+                for c in cols:
+                    self._check_column(src, loc, ds_name, c)
+
+    def _check_column(self, src: SourceFile, loc: tuple[str | int, ...], ds: str, col: str) -> bool:
+        names = self.e.datasets[ds].column_names
+        if col not in names:
+            self.fail(src, loc, f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {', '.join(names)}")
+            return False
+        return True
+
+    def _check_flow(self, flow: Flow) -> None:
+        src = self.e.declared_in[f"flow:{flow.name}"].file
+        for dept_field in ("owner", "recipient"):
+            name = getattr(flow, dept_field)
+            if name not in self.e.departments:
+                self.fail(src, (dept_field,), self._unknown("department", name))
+        if flow.agreement not in self.e.agreements:
+            self.fail(src, ("agreement",), self._unknown("agreement", flow.agreement))
+        for i, ds in enumerate(flow.inputs):
+            if ds not in self.e.datasets:
+                self.fail(src, ("inputs", i), self._unknown("dataset", ds))
+        if flow.output not in self.e.datasets:
+            self.fail(src, ("output",), self._unknown("dataset", flow.output))
+            return
+        if flow.output in flow.inputs:
+            self.fail(src, ("output",), f"'{flow.output}' cannot be both an input and the output")
+        out = self.e.datasets[flow.output]
+        if out.source_system:
+            self.fail(src, ("output",), f"dataset '{flow.output}' is a source extract (it declares source_system); a flow output must not")
+        owner = self.e.dataset_owner.get(flow.output)
+        if owner != flow.recipient:
+            self.fail(src, ("recipient",), f"the output '{flow.output}' is owned by '{owner}', so the recipient must be '{owner}'")
+        for col, der in flow.columns.items():
+            self._check_column(src, ("columns",), flow.output, col)
+            for ref in der.from_:
+                self._check_ref(src, ("columns", col, "from"), flow, ref)
+        for i, ind in enumerate(flow.indirect):
+            for ref in ind.columns:
+                self._check_ref(src, ("indirect", i, "columns"), flow, ref)
+        self._resolve_transform(src, flow)
+
+    def _check_ref(self, src: SourceFile, loc: tuple[str | int, ...], flow: Flow, ref: str) -> None:
+        ds, col = ref.split(".", 1)
+        if ds not in flow.inputs:
+            self.fail(src, loc, f"'{ref}' names dataset '{ds}', which is not an input of this flow; inputs: {', '.join(flow.inputs)}")
+        elif ds in self.e.datasets:
+            self._check_column(src, loc, ds, col)
+
+    def _resolve_transform(self, src: SourceFile, flow: Flow) -> None:
+        module_name, func_name = flow.transform.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            self.fail(src, ("transform",), f"cannot import module '{module_name}' ({exc}); give 'package.module:function' importable from the project")
+            return
+        func = getattr(module, func_name, None)
+        if not callable(func):
+            self.fail(src, ("transform",), f"module '{module_name}' has no function '{func_name}'")
+            return
+        self.e.transforms[flow.name] = func
+
+    def _check_datasets(self, suites_dir: Path) -> None:
+        producers: dict[str, list[str]] = {}
+        for flow in self.e.flows.values():
+            producers.setdefault(flow.output, []).append(flow.name)
+        for name, ds in self.e.datasets.items():
+            decl = self.e.declared_in[f"dataset:{name}"]
+            made_by = producers.get(name, [])
+            if len(made_by) > 1:
+                self.fail(decl.file, decl.loc, f"dataset '{name}' is the output of more than one flow: {', '.join(made_by)}")
+            if not made_by and not ds.source_system:
+                self.fail(decl.file, decl.loc, f"dataset '{name}' has no source_system and no flow produces it; declare one of the two")
+            self._load_suite(name, ds, suites_dir / f"{name}.json", decl)
+
+    def _load_suite(self, name: str, ds: Dataset, path: Path, decl: Declared) -> None:
+        if not path.is_file():
+            self.fail(decl.file, decl.loc, f"dataset '{name}' has no expectation suite; create {path}")
+            return
+        try:
+            suite = load_suite(path)
+        except SuiteError as exc:
+            self.problems.append(str(exc))
+            return
+        for col in sorted(suite.columns() - set(ds.column_names)):
+            self.problems.append(f"{path}: expectation on column '{col}', which dataset '{name}' does not declare{_close(col, ds.column_names)}")
+        self.e.suites[name] = suite
+
+    def _check_cycles(self) -> None:
+        try:
+            self.e.topological_datasets()
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1]
+            flows = [f.name for f in self.e.flows.values() if f.output in cycle]
+            src = self.e.declared_in[f"flow:{flows[0]}"].file
+            self.fail(src, ("inputs",), f"flows form a cycle: {' -> '.join(cycle)} (flows {', '.join(sorted(flows))}); a dataset cannot depend on itself")
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown field; remove it or check its spelling"
+    if err["type"] == "missing":
+        return "required field is missing"
+    if err["type"] in ("literal_error", "enum"):
+        return f"{msg} (got {err.get('input')!r})"
+    return msg

@@ -1,0 +1,73 @@
+"""Masking primitives used by transforms: keyed hashing and generalisations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+
+AGE_BANDS: tuple[tuple[int, str], ...] = ((18, "0-17"), (65, "18-64"), (75, "65-74"), (85, "75-84"))
+OLDEST_BAND = "85+"
+
+
+def keyed_hash(values: pd.Series, key: bytes, length: int = 32) -> pd.Series:
+    """HMAC-SHA-256 of each value, hex, first ``length`` characters; nulls stay null."""
+
+    def one(v: object) -> object:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA
+        return hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:length]
+
+    return values.map(one).astype("string")
+
+
+def age_band(dates_of_birth: pd.Series, as_of: dt.date) -> pd.Series:
+    """Age bands (0-17, 18-64, 65-74, 75-84, 85+) at ``as_of``."""
+    dob = pd.to_datetime(dates_of_birth)
+    ref = pd.Timestamp(as_of)
+    had_birthday = (dob.dt.month < ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day <= ref.day))
+    age = ref.year - dob.dt.year - (~had_birthday).astype(int)
+    out = pd.Series(OLDEST_BAND, index=dates_of_birth.index, dtype="string")
+    for upper, label in reversed(AGE_BANDS):
+        out = out.mask(age < upper, label)
+    return out.mask(dob.isna())
+
+
+def postcode_district(postcodes: pd.Series) -> pd.Series:
+    """The outward code of a UK postcode: ``TT3 4AB`` becomes ``TT3``."""
+    return postcodes.astype("string").str.strip().str.split(" ").str[0].str.upper()
+
+
+def month(dates: pd.Series) -> pd.Series:
+    """``YYYY-MM``."""
+    return pd.to_datetime(dates).dt.strftime("%Y-%m").astype("string")
+
+
+def band(values: pd.Series, edges: list[float], labels: list[str]) -> pd.Series:
+    """Values cut into labelled bands (left-closed)."""
+    return pd.cut(values, bins=[-np.inf, *edges, np.inf], labels=labels, right=False).astype("string")
+
+
+_ICD10_CHAPTERS: tuple[tuple[str, str], ...] = (
+    ("B99", "I Infectious"), ("D48", "II Neoplasms"), ("D89", "III Blood"), ("E90", "IV Endocrine"),
+    ("F99", "V Mental"), ("G99", "VI Nervous"), ("H59", "VII Eye"), ("H95", "VIII Ear"),
+    ("I99", "IX Circulatory"), ("J99", "X Respiratory"), ("K93", "XI Digestive"), ("L99", "XII Skin"),
+    ("M99", "XIII Musculoskeletal"), ("N99", "XIV Genitourinary"), ("O99", "XV Pregnancy"),
+    ("P96", "XVI Perinatal"), ("Q99", "XVII Congenital"), ("R99", "XVIII Symptoms"),
+    ("T98", "XIX Injury"), ("Y98", "XX External causes"), ("Z99", "XXI Health status"),
+)
+
+
+def icd10_chapter(codes: pd.Series) -> pd.Series:
+    """The ICD-10 chapter of each code, by its first three characters."""
+
+    def one(code: object) -> object:
+        if not isinstance(code, str) or len(code) < 3:
+            return pd.NA
+        stem = code[:3].upper()
+        return next((name for last, name in _ICD10_CHAPTERS if stem <= last), pd.NA)
+
+    return codes.map(one).astype("string")

@@ -1,0 +1,262 @@
+"""Typed declarations: departments, datasets, data-sharing agreements and flows.
+
+These models check the shape of one file at a time; cross-references (an unknown dataset, a
+derivation naming a missing column, a cycle) are checked by :mod:`pipelines.estate` once every
+file has loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipelines.taxonomy import GENERALISATION_LEVELS, TAGS, Masking
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+ColumnRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+_DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ColumnType(StrEnum):
+    """Column types a dataset may declare."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATE = "date"
+
+
+class Steward(_Strict):
+    name: str
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Department(_Strict):
+    """A department that owns datasets and is party to agreements."""
+
+    name: Name
+    title: str
+    steward: Steward
+
+
+class Retention(_Strict):
+    """How long rows are kept (an ISO 8601 duration) and how they are disposed of."""
+
+    period: str
+    disposal: str = "secure deletion"
+    date_column: Name | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _iso_duration(cls, v: str) -> str:
+        if not _DURATION.match(v) or v == "P":
+            raise ValueError(f"'{v}' is not an ISO 8601 duration such as P6M, P2Y or P1Y6M")
+        return v
+
+
+class Column(_Strict):
+    name: Name
+    type: ColumnType
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        for t in tags:
+            if t not in TAGS:
+                raise ValueError(f"unknown privacy tag '{t}'{_close(t, TAGS)}")
+        if len(set(tags)) != len(tags):
+            raise ValueError("a tag is listed twice")
+        return tags
+
+
+class Dataset(_Strict):
+    """A dataset owned by one department: a source extract or the output of one flow."""
+
+    name: Name
+    description: str
+    source_system: str | None = None
+    primary_key: tuple[Name, ...] = Field(min_length=1)
+    retention: Retention | None = None
+    columns: tuple[Column, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _columns_consistent(self) -> Dataset:
+        names = [c.name for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"column names must be unique; repeated: {', '.join(dupes)}")
+        for key in self.primary_key:
+            if key not in names:
+                raise ValueError(f"primary_key names '{key}', which is not a column{_close(key, names)}")
+            tagged = [t for t in self.column(key).tags if t.startswith("person.")]
+            if tagged:
+                raise ValueError(
+                    f"primary_key column '{key}' carries person tags ({', '.join(tagged)}); "
+                    "primary keys are shown to stewards in check results, so use an untagged "
+                    "record identifier"
+                )
+        if self.retention and self.retention.date_column and self.retention.date_column not in names:
+            raise ValueError(f"retention.date_column '{self.retention.date_column}' is not a column")
+        return self
+
+    def column(self, name: str) -> Column:
+        """The column called ``name`` (KeyError if absent)."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+class DatasetFile(_Strict):
+    """One ``datasets/*.yaml`` file: the datasets a department owns."""
+
+    department: Name
+    datasets: tuple[Dataset, ...]
+
+
+class LegalBasis(_Strict):
+    """GDPR Art. 6 basis, plus the Art. 9 / Art. 10 condition where special categories are shared."""
+
+    article_6: Literal["6(1)(a)", "6(1)(b)", "6(1)(c)", "6(1)(d)", "6(1)(e)", "6(1)(f)"]
+    article_9: (
+        Literal[
+            "9(2)(a)", "9(2)(b)", "9(2)(c)", "9(2)(d)", "9(2)(e)",
+            "9(2)(f)", "9(2)(g)", "9(2)(h)", "9(2)(i)", "9(2)(j)",
+        ]
+        | None
+    ) = None
+    article_10: str | None = None
+    statute: str = ""
+
+    def summary(self) -> str:
+        """One line for metadata: ``Art. 6(1)(e); Art. 9(2)(h); Care Act 2014 s.74``."""
+        parts = [f"Art. {self.article_6}"]
+        parts += [f"Art. {self.article_9}"] if self.article_9 else []
+        parts += [f"Art. 10: {self.article_10}"] if self.article_10 else []
+        parts += [self.statute] if self.statute else []
+        return "; ".join(parts)
+
+
+class Disclosure(_Strict):
+    """Disclosure-control thresholds an agreement sets for its outputs."""
+
+    k_anonymity: int = Field(default=5, ge=2)
+    min_cell_count: int = Field(default=10, ge=1)
+
+
+class Agreement(_Strict):
+    """A data-sharing agreement between departments."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]{2,62}$")]
+    title: str
+    parties: tuple[Name, ...] = Field(min_length=2)
+    purposes: tuple[Name, ...] = Field(min_length=1)
+    legal_basis: LegalBasis
+    data_items: dict[Name, tuple[Name, ...]]
+    identified_sharing: bool = False
+    retention: Retention
+    start: dt.date
+    end: dt.date
+    review: dt.date
+    disclosure: Disclosure = Disclosure()
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Agreement:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must come after start ({self.start})")
+        return self
+
+
+class AgreementFile(_Strict):
+    agreements: tuple[Agreement, ...]
+
+
+class DepartmentFile(_Strict):
+    departments: tuple[Department, ...]
+
+
+class Derivation(StrEnum):
+    """How an output column derives from its inputs (OpenLineage DIRECT subtypes)."""
+
+    IDENTITY = "identity"
+    TRANSFORMATION = "transformation"
+    AGGREGATION = "aggregation"
+
+
+class IndirectKind(StrEnum):
+    """Input columns that shape every output row without flowing into it (OpenLineage INDIRECT)."""
+
+    JOIN = "join"
+    FILTER = "filter"
+    GROUP_BY = "group_by"
+    SORT = "sort"
+    WINDOW = "window"
+    CONDITIONAL = "conditional"
+
+
+class ColumnDerivation(_Strict):
+    """How one output column is computed: from which input columns, by which kind of step."""
+
+    from_: tuple[ColumnRef, ...] = Field(alias="from", default=())
+    derivation: Derivation
+    masking: Masking | None = None
+    level: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _masking_consistent(self) -> ColumnDerivation:
+        if self.masking is Masking.GENERALISE and self.level not in GENERALISATION_LEVELS:
+            allowed = ", ".join(GENERALISATION_LEVELS)
+            raise ValueError(f"masking 'generalise' needs a level, one of: {allowed}")
+        if self.masking is not Masking.GENERALISE and self.level is not None:
+            raise ValueError("level is only used with masking 'generalise'")
+        if self.masking is Masking.SUPPRESS_SMALL_CELLS and self.derivation is not Derivation.AGGREGATION:
+            raise ValueError("masking 'suppress_small_cells' needs derivation 'aggregation'")
+        if self.derivation is Derivation.IDENTITY and (self.masking or len(self.from_) != 1):
+            raise ValueError("derivation 'identity' takes exactly one input column and no masking")
+        return self
+
+
+class Indirect(_Strict):
+    kind: IndirectKind
+    columns: tuple[ColumnRef, ...] = Field(min_length=1)
+    description: str = ""
+
+
+class Flow(_Strict):
+    """A declared inter-departmental flow: inputs, output, agreement, purpose and derivations."""
+
+    name: Name
+    description: str
+    owner: Name
+    recipient: Name
+    agreement: str
+    purpose: Name
+    inputs: tuple[Name, ...] = Field(min_length=1)
+    output: Name
+    transform: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+    columns: dict[Name, ColumnDerivation]
+    indirect: tuple[Indirect, ...] = ()
+
+
+def _close(word: str, choices: object) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(choices), n=3)  # type: ignore[call-overload]
+    return f" (did you mean {' or '.join(repr(m) for m in matches)}?)" if matches else ""
