@@ -186,10 +186,14 @@ class _Loader:
     def _check_agreements(self) -> None:
         for agr in self.e.agreements.values():
             src = self.e.declared_in[f"agreement:{agr.id}"].file
-            idx = src.data["agreements"].index(next(a for a in src.data["agreements"] if a.get("id") == agr.id))
+            idx = src.data["agreements"].index(
+                next(a for a in src.data["agreements"] if a.get("id") == agr.id)
+            )
             for party in agr.parties:
                 if party not in self.e.departments:
-                    self.fail(src, ("agreements", idx, "parties"), self._unknown("department", party))
+                    self.fail(
+                        src, ("agreements", idx, "parties"), self._unknown("department", party)
+                    )
             for ds_name, cols in agr.data_items.items():
                 loc = ("agreements", idx, "data_items", ds_name)
                 if ds_name not in self.e.datasets:
@@ -201,7 +205,11 @@ class _Loader:
     def _check_column(self, src: SourceFile, loc: tuple[str | int, ...], ds: str, col: str) -> bool:
         names = self.e.datasets[ds].column_names
         if col not in names:
-            self.fail(src, loc, f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {', '.join(names)}")
+            self.fail(
+                src,
+                loc,
+                f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {', '.join(names)}",
+            )
             return False
         return True
 
@@ -223,10 +231,18 @@ class _Loader:
             self.fail(src, ("output",), f"'{flow.output}' cannot be both an input and the output")
         out = self.e.datasets[flow.output]
         if out.source_system:
-            self.fail(src, ("output",), f"dataset '{flow.output}' is a source extract (it declares source_system); a flow output must not")
+            self.fail(
+                src,
+                ("output",),
+                f"dataset '{flow.output}' is a source extract (it declares source_system); a flow output must not",
+            )
         owner = self.e.dataset_owner.get(flow.output)
         if owner != flow.recipient:
-            self.fail(src, ("recipient",), f"the output '{flow.output}' is owned by '{owner}', so the recipient must be '{owner}'")
+            self.fail(
+                src,
+                ("recipient",),
+                f"the output '{flow.output}' is owned by '{owner}', so the recipient must be '{owner}'",
+            )
         for col, der in flow.columns.items():
             self._check_column(src, ("columns",), flow.output, col)
             for ref in der.from_:
@@ -239,7 +255,11 @@ class _Loader:
     def _check_ref(self, src: SourceFile, loc: tuple[str | int, ...], flow: Flow, ref: str) -> None:
         ds, col = ref.split(".", 1)
         if ds not in flow.inputs:
-            self.fail(src, loc, f"'{ref}' names dataset '{ds}', which is not an input of this flow; inputs: {', '.join(flow.inputs)}")
+            self.fail(
+                src,
+                loc,
+                f"'{ref}' names dataset '{ds}', which is not an input of this flow; inputs: {', '.join(flow.inputs)}",
+            )
         elif ds in self.e.datasets:
             self._check_column(src, loc, ds, col)
 
@@ -248,7 +268,11 @@ class _Loader:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            self.fail(src, ("transform",), f"cannot import module '{module_name}' ({exc}); give 'package.module:function' importable from the project")
+            self.fail(
+                src,
+                ("transform",),
+                f"cannot import module '{module_name}' ({exc}); give 'package.module:function' importable from the project",
+            )
             return
         func = getattr(module, func_name, None)
         if not callable(func):
@@ -264,14 +288,24 @@ class _Loader:
             decl = self.e.declared_in[f"dataset:{name}"]
             made_by = producers.get(name, [])
             if len(made_by) > 1:
-                self.fail(decl.file, decl.loc, f"dataset '{name}' is the output of more than one flow: {', '.join(made_by)}")
+                self.fail(
+                    decl.file,
+                    decl.loc,
+                    f"dataset '{name}' is the output of more than one flow: {', '.join(made_by)}",
+                )
             if not made_by and not ds.source_system:
-                self.fail(decl.file, decl.loc, f"dataset '{name}' has no source_system and no flow produces it; declare one of the two")
+                self.fail(
+                    decl.file,
+                    decl.loc,
+                    f"dataset '{name}' has no source_system and no flow produces it; declare one of the two",
+                )
             self._load_suite(name, ds, suites_dir / f"{name}.json", decl)
 
     def _load_suite(self, name: str, ds: Dataset, path: Path, decl: Declared) -> None:
         if not path.is_file():
-            self.fail(decl.file, decl.loc, f"dataset '{name}' has no expectation suite; create {path}")
+            self.fail(
+                decl.file, decl.loc, f"dataset '{name}' has no expectation suite; create {path}"
+            )
             return
         try:
             suite = load_suite(path)
@@ -279,7 +313,9 @@ class _Loader:
             self.problems.append(str(exc))
             return
         for col in sorted(suite.columns() - set(ds.column_names)):
-            self.problems.append(f"{path}: expectation on column '{col}', which dataset '{name}' does not declare{_close(col, ds.column_names)}")
+            self.problems.append(
+                f"{path}: expectation on column '{col}', which dataset '{name}' does not declare{_close(col, ds.column_names)}"
+            )
         self.e.suites[name] = suite
 
     def _check_cycles(self) -> None:
@@ -289,7 +325,11 @@ class _Loader:
             cycle = exc.args[1]
             flows = [f.name for f in self.e.flows.values() if f.output in cycle]
             src = self.e.declared_in[f"flow:{flows[0]}"].file
-            self.fail(src, ("inputs",), f"flows form a cycle: {' -> '.join(cycle)} (flows {', '.join(sorted(flows))}); a dataset cannot depend on itself")
+            self.fail(
+                src,
+                ("inputs",),
+                f"flows form a cycle: {' -> '.join(cycle)} (flows {', '.join(sorted(flows))}); a dataset cannot depend on itself",
+            )
 
 
 def _message(err: Any) -> str:

@@ -71,7 +71,10 @@ def conform(frame: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, Confor
     missing = [c for c in declared if c not in frame.columns]
     extra = [c for c in frame.columns if c not in declared]
     if missing or extra:
-        parts = [f"missing {', '.join(missing)}" if missing else "", f"undeclared {', '.join(map(str, extra))}" if extra else ""]
+        parts = [
+            f"missing {', '.join(missing)}" if missing else "",
+            f"undeclared {', '.join(map(str, extra))}" if extra else "",
+        ]
         raise ContractError(
             f"dataset '{dataset.name}': columns do not match the declaration ({'; '.join(p for p in parts if p)}); "
             f"declared columns: {', '.join(declared)}"
@@ -91,13 +94,17 @@ def _convert(values: pd.Series, kind: ColumnType) -> pd.Series:
     if kind is ColumnType.STRING:
         return values.astype("string")
     if kind is ColumnType.DATE:
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed" if values.dtype == "string" else None)
+        parsed = pd.to_datetime(
+            values, errors="coerce", format="mixed" if values.dtype == "string" else None
+        )
         return parsed.dt.normalize().astype(DTYPES[kind])
     if kind is ColumnType.BOOLEAN:
         if pd.api.types.is_bool_dtype(values):
             return values.astype("boolean")
         text = values.astype("string").str.strip().str.lower()
-        return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA).astype("boolean")
+        return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA).astype(
+            "boolean"
+        )
     numeric = pd.to_numeric(values, errors="coerce")
     if kind is ColumnType.INTEGER:
         whole = numeric.where(numeric.isna() | (numeric == numeric.round()))

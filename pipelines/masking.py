@@ -28,7 +28,9 @@ def age_band(dates_of_birth: pd.Series, as_of: dt.date) -> pd.Series:
     """Age bands (0-17, 18-64, 65-74, 75-84, 85+) at ``as_of``."""
     dob = pd.to_datetime(dates_of_birth)
     ref = pd.Timestamp(as_of)
-    had_birthday = (dob.dt.month < ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day <= ref.day))
+    had_birthday = (dob.dt.month < ref.month) | (
+        (dob.dt.month == ref.month) & (dob.dt.day <= ref.day)
+    )
     age = ref.year - dob.dt.year - (~had_birthday).astype(int)
     out = pd.Series(OLDEST_BAND, index=dates_of_birth.index, dtype="string")
     for upper, label in reversed(AGE_BANDS):
@@ -48,16 +50,33 @@ def month(dates: pd.Series) -> pd.Series:
 
 def band(values: pd.Series, edges: list[float], labels: list[str]) -> pd.Series:
     """Values cut into labelled bands (left-closed)."""
-    return pd.cut(values, bins=[-np.inf, *edges, np.inf], labels=labels, right=False).astype("string")
+    return pd.cut(values, bins=[-np.inf, *edges, np.inf], labels=labels, right=False).astype(
+        "string"
+    )
 
 
 _ICD10_CHAPTERS: tuple[tuple[str, str], ...] = (
-    ("B99", "I Infectious"), ("D48", "II Neoplasms"), ("D89", "III Blood"), ("E90", "IV Endocrine"),
-    ("F99", "V Mental"), ("G99", "VI Nervous"), ("H59", "VII Eye"), ("H95", "VIII Ear"),
-    ("I99", "IX Circulatory"), ("J99", "X Respiratory"), ("K93", "XI Digestive"), ("L99", "XII Skin"),
-    ("M99", "XIII Musculoskeletal"), ("N99", "XIV Genitourinary"), ("O99", "XV Pregnancy"),
-    ("P96", "XVI Perinatal"), ("Q99", "XVII Congenital"), ("R99", "XVIII Symptoms"),
-    ("T98", "XIX Injury"), ("Y98", "XX External causes"), ("Z99", "XXI Health status"),
+    ("B99", "I Infectious"),
+    ("D48", "II Neoplasms"),
+    ("D89", "III Blood"),
+    ("E90", "IV Endocrine"),
+    ("F99", "V Mental"),
+    ("G99", "VI Nervous"),
+    ("H59", "VII Eye"),
+    ("H95", "VIII Ear"),
+    ("I99", "IX Circulatory"),
+    ("J99", "X Respiratory"),
+    ("K93", "XI Digestive"),
+    ("L99", "XII Skin"),
+    ("M99", "XIII Musculoskeletal"),
+    ("N99", "XIV Genitourinary"),
+    ("O99", "XV Pregnancy"),
+    ("P96", "XVI Perinatal"),
+    ("Q99", "XVII Congenital"),
+    ("R99", "XVIII Symptoms"),
+    ("T98", "XIX Injury"),
+    ("Y98", "XX External causes"),
+    ("Z99", "XXI Health status"),
 )
 
 

@@ -99,7 +99,9 @@ class Dataset(_Strict):
             raise ValueError(f"column names must be unique; repeated: {', '.join(dupes)}")
         for key in self.primary_key:
             if key not in names:
-                raise ValueError(f"primary_key names '{key}', which is not a column{_close(key, names)}")
+                raise ValueError(
+                    f"primary_key names '{key}', which is not a column{_close(key, names)}"
+                )
             tagged = [t for t in self.column(key).tags if t.startswith("person.")]
             if tagged:
                 raise ValueError(
@@ -107,8 +109,14 @@ class Dataset(_Strict):
                     "primary keys are shown to stewards in check results, so use an untagged "
                     "record identifier"
                 )
-        if self.retention and self.retention.date_column and self.retention.date_column not in names:
-            raise ValueError(f"retention.date_column '{self.retention.date_column}' is not a column")
+        if (
+            self.retention
+            and self.retention.date_column
+            and self.retention.date_column not in names
+        ):
+            raise ValueError(
+                f"retention.date_column '{self.retention.date_column}' is not a column"
+            )
         return self
 
     def column(self, name: str) -> Column:
@@ -136,8 +144,16 @@ class LegalBasis(_Strict):
     article_6: Literal["6(1)(a)", "6(1)(b)", "6(1)(c)", "6(1)(d)", "6(1)(e)", "6(1)(f)"]
     article_9: (
         Literal[
-            "9(2)(a)", "9(2)(b)", "9(2)(c)", "9(2)(d)", "9(2)(e)",
-            "9(2)(f)", "9(2)(g)", "9(2)(h)", "9(2)(i)", "9(2)(j)",
+            "9(2)(a)",
+            "9(2)(b)",
+            "9(2)(c)",
+            "9(2)(d)",
+            "9(2)(e)",
+            "9(2)(f)",
+            "9(2)(g)",
+            "9(2)(h)",
+            "9(2)(i)",
+            "9(2)(j)",
         ]
         | None
     ) = None
@@ -226,7 +242,10 @@ class ColumnDerivation(_Strict):
             raise ValueError(f"masking 'generalise' needs a level, one of: {allowed}")
         if self.masking is not Masking.GENERALISE and self.level is not None:
             raise ValueError("level is only used with masking 'generalise'")
-        if self.masking is Masking.SUPPRESS_SMALL_CELLS and self.derivation is not Derivation.AGGREGATION:
+        if (
+            self.masking is Masking.SUPPRESS_SMALL_CELLS
+            and self.derivation is not Derivation.AGGREGATION
+        ):
             raise ValueError("masking 'suppress_small_cells' needs derivation 'aggregation'")
         if self.derivation is Derivation.IDENTITY and (self.masking or len(self.from_) != 1):
             raise ValueError("derivation 'identity' takes exactly one input column and no masking")

@@ -89,7 +89,9 @@ _ROW_LEVEL: tuple[TagInfo, ...] = (
     _tag("person.financial.bank", "bank account details", "fideslang:user.financial.bank_account"),
     _tag("person.employment", "employment history and status", "fideslang:user.workplace"),
     _tag("person.housing", "tenancy, homelessness, housing need", "policy:extra-protection"),
-    _tag("person.social_care", "social care needs, assessments, packages", "policy:extra-protection"),
+    _tag(
+        "person.social_care", "social care needs, assessments, packages", "policy:extra-protection"
+    ),
     _tag("person.child", "data about a child", "policy:extra-protection"),
 )
 

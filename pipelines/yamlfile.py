@@ -63,7 +63,7 @@ def read_yaml(path: Path) -> SourceFile:
     text = raw.decode("utf-8", errors="replace")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
@@ -77,7 +77,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
     for part in loc:
         if isinstance(best, yaml.MappingNode):
             nxt = next((v for k, v in best.value if k.value == part), None)
-        elif isinstance(best, yaml.SequenceNode) and isinstance(part, int) and part < len(best.value):
+        elif (
+            isinstance(best, yaml.SequenceNode) and isinstance(part, int) and part < len(best.value)
+        ):
             nxt = best.value[part]
         else:
             nxt = None

@@ -28,6 +28,7 @@ class Defect:
     dataset: str
     description: str
     check: str
+    expectation: str
     apply: Apply
 
 
@@ -52,14 +53,18 @@ def _missing_primary_keys(frame: pd.DataFrame, rng: np.random.Generator) -> list
 
 def _duplicate_primary_keys(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     rows = _rows(frame, rng, 20)
-    frame.loc[rows[1::2], "tenancy_id"] = frame.loc[rows[0::2], "tenancy_id"].to_numpy()[: len(rows[1::2])]
+    frame.loc[rows[1::2], "tenancy_id"] = frame.loc[rows[0::2], "tenancy_id"].to_numpy()[
+        : len(rows[1::2])
+    ]
     return []
 
 
 def _births_after_claims(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     injected = []
     for i in _rows(frame, rng, 15):
-        born = pd.Timestamp(frame.at[i, "claim_start"]) + pd.Timedelta(days=int(rng.integers(400, 9000)))
+        born = pd.Timestamp(frame.at[i, "claim_start"]) + pd.Timedelta(
+            days=int(rng.integers(400, 9000))
+        )
         frame.at[i, "date_of_birth"] = born.strftime("%Y-%m-%d")
         injected.append(frame.at[i, "date_of_birth"])
     return injected
@@ -68,7 +73,9 @@ def _births_after_claims(frame: pd.DataFrame, rng: np.random.Generator) -> list[
 def _unreadable_dates(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     injected = []
     for i in _rows(frame, rng, 10):
-        frame.at[i, "admission_date"] = f"{int(rng.integers(32, 99))}/{int(rng.integers(13, 99))}/2026"
+        frame.at[i, "admission_date"] = (
+            f"{int(rng.integers(32, 99))}/{int(rng.integers(13, 99))}/2026"
+        )
         injected.append(frame.at[i, "admission_date"])
     return injected
 
@@ -76,7 +83,9 @@ def _unreadable_dates(frame: pd.DataFrame, rng: np.random.Generator) -> list[str
 def _negative_arrears(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     injected = []
     for i in _rows(frame, rng, 20):
-        frame.at[i, "rent_arrears_gbp"] = f"-{int(rng.integers(100, 999))}.{int(rng.integers(10, 99))}"
+        frame.at[i, "rent_arrears_gbp"] = (
+            f"-{int(rng.integers(100, 999))}.{int(rng.integers(10, 99))}"
+        )
         injected.append(frame.at[i, "rent_arrears_gbp"])
     return injected
 
@@ -84,19 +93,60 @@ def _negative_arrears(frame: pd.DataFrame, rng: np.random.Generator) -> list[str
 DEFECTS: dict[str, Defect] = {
     d.name: d
     for d in (
-        Defect("invalid-nhs-numbers", "health", "inpatient_episodes",
-               "25 NHS numbers get a wrong check digit", "quality_gate", _invalid_nhs_numbers),
-        Defect("missing-primary-keys", "social_care", "care_packages",
-               "12 care packages lose their package_id", "quality_gate", _missing_primary_keys),
-        Defect("duplicate-primary-keys", "housing", "tenancies",
-               "10 tenancies reuse another tenancy's id", "quality_gate", _duplicate_primary_keys),
-        Defect("out-of-range-dates", "benefits", "benefit_claims",
-               "15 claimants are born after their claim started", "quality_gate", _births_after_claims),
-        Defect("unreadable-dates", "health", "inpatient_episodes",
-               "10 admission dates are not dates at all", "quality_gate", _unreadable_dates),
-        Defect("negative-arrears", "housing", "tenancies",
-               "20 rent accounts show negative arrears (warning only: the run goes on)",
-               "quality_warnings", _negative_arrears),
+        Defect(
+            "invalid-nhs-numbers",
+            "health",
+            "inpatient_episodes",
+            "25 NHS numbers get a wrong check digit",
+            "quality_gate",
+            "expect_column_values_to_be_valid_nhs_numbers",
+            _invalid_nhs_numbers,
+        ),
+        Defect(
+            "missing-primary-keys",
+            "social_care",
+            "care_packages",
+            "12 care packages lose their package_id",
+            "quality_gate",
+            "expect_column_values_to_not_be_null",
+            _missing_primary_keys,
+        ),
+        Defect(
+            "duplicate-primary-keys",
+            "housing",
+            "tenancies",
+            "10 tenancies reuse another tenancy's id",
+            "quality_gate",
+            "expect_column_values_to_be_unique",
+            _duplicate_primary_keys,
+        ),
+        Defect(
+            "out-of-range-dates",
+            "benefits",
+            "benefit_claims",
+            "15 claimants are born after their claim started",
+            "quality_gate",
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            _births_after_claims,
+        ),
+        Defect(
+            "unreadable-dates",
+            "health",
+            "inpatient_episodes",
+            "10 admission dates are not dates at all",
+            "quality_gate",
+            "tagtrail_declared_type",
+            _unreadable_dates,
+        ),
+        Defect(
+            "negative-arrears",
+            "housing",
+            "tenancies",
+            "20 rent accounts show negative arrears (warning only: the run goes on)",
+            "quality_warnings",
+            "expect_column_values_to_be_between",
+            _negative_arrears,
+        ),
     )
 }
 

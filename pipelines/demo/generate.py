@@ -12,21 +12,136 @@ import pandas as pd
 from pipelines.demo import identifiers as ids
 from pipelines.extracts import write_extract
 
-FIRST_F = "Olivia Amelia Isla Ava Mia Grace Freya Lily Sophie Emily Zara Aisha Priya Maria Joan Margaret Patricia Susan".split()
-FIRST_M = "Oliver George Noah Arthur Muhammad Leo Harry Jack Oscar Jacob Ravi Kwame Tomasz John David Peter Michael Brian".split()
-SURNAMES = ("Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Wright Robinson Thompson Evans "
-            "Walker Khan Roberts Green Hall Wood Jackson Clarke Hughes Okafor Nowak Ahmed Murphy Kelly "
-            "Lewis Harris Begum Chen Singh Edwards Turner Hill Moore Cooper Ward Morris Baker").split()
-SPECIALTIES = ["general_medicine", "geriatric_medicine", "trauma_orthopaedics", "cardiology",
-               "respiratory", "general_surgery", "stroke", "psychiatry"]
-ICD10 = ["I21.4", "I50.0", "J18.9", "J44.1", "S72.0", "N39.0", "F03", "I63.9", "E11.9", "C34.9",
-         "K57.3", "R55", "A41.9", "M16.1", "G20"]
-SUPPORT_REASONS = ["physical_support", "sensory_support", "memory_and_cognition",
-                   "learning_disability", "mental_health", "social_support"]
-SERVICES = {"home_care": 320.0, "residential_care": 850.0, "nursing_care": 1150.0,
-            "direct_payment": 280.0, "day_care": 140.0}
+FIRST_F = [
+    "Olivia",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Grace",
+    "Freya",
+    "Lily",
+    "Sophie",
+    "Emily",
+    "Zara",
+    "Aisha",
+    "Priya",
+    "Maria",
+    "Joan",
+    "Margaret",
+    "Patricia",
+    "Susan",
+]
+FIRST_M = [
+    "Oliver",
+    "George",
+    "Noah",
+    "Arthur",
+    "Muhammad",
+    "Leo",
+    "Harry",
+    "Jack",
+    "Oscar",
+    "Jacob",
+    "Ravi",
+    "Kwame",
+    "Tomasz",
+    "John",
+    "David",
+    "Peter",
+    "Michael",
+    "Brian",
+]
+SURNAMES = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Wright",
+    "Robinson",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "Khan",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Hughes",
+    "Okafor",
+    "Nowak",
+    "Ahmed",
+    "Murphy",
+    "Kelly",
+    "Lewis",
+    "Harris",
+    "Begum",
+    "Chen",
+    "Singh",
+    "Edwards",
+    "Turner",
+    "Hill",
+    "Moore",
+    "Cooper",
+    "Ward",
+    "Morris",
+    "Baker",
+]
+SPECIALTIES = [
+    "general_medicine",
+    "geriatric_medicine",
+    "trauma_orthopaedics",
+    "cardiology",
+    "respiratory",
+    "general_surgery",
+    "stroke",
+    "psychiatry",
+]
+ICD10 = [
+    "I21.4",
+    "I50.0",
+    "J18.9",
+    "J44.1",
+    "S72.0",
+    "N39.0",
+    "F03",
+    "I63.9",
+    "E11.9",
+    "C34.9",
+    "K57.3",
+    "R55",
+    "A41.9",
+    "M16.1",
+    "G20",
+]
+SUPPORT_REASONS = [
+    "physical_support",
+    "sensory_support",
+    "memory_and_cognition",
+    "learning_disability",
+    "mental_health",
+    "social_support",
+]
+SERVICES = {
+    "home_care": 320.0,
+    "residential_care": 850.0,
+    "nursing_care": 1150.0,
+    "direct_payment": 280.0,
+    "day_care": 140.0,
+}
 ETHNICITY = (["White", "Asian", "Black", "Mixed", "Other"], [0.8, 0.1, 0.05, 0.03, 0.02])
-BENEFITS = {"housing_benefit": 95.0, "council_tax_reduction": 22.0, "discretionary_housing_payment": 40.0}
+BENEFITS = {
+    "housing_benefit": 95.0,
+    "council_tax_reduction": 22.0,
+    "discretionary_housing_payment": 40.0,
+}
 
 
 @dataclass(frozen=True)
@@ -41,9 +156,14 @@ def population(n: int, seed: int, reference_date: dt.date) -> Population:
     """``n`` synthetic people in households, with identifiers and demographics."""
     rng = np.random.default_rng(seed)
     sex = rng.choice(["F", "M", "U"], size=n, p=[0.505, 0.49, 0.005])
-    first = [FIRST_F[rng.integers(len(FIRST_F))] if s == "F" else FIRST_M[rng.integers(len(FIRST_M))] for s in sex]
+    first = [
+        FIRST_F[rng.integers(len(FIRST_F))] if s == "F" else FIRST_M[rng.integers(len(FIRST_M))]
+        for s in sex
+    ]
     ages = np.clip(rng.gamma(4.2, 10.5, size=n), 0, 102).astype(int)
-    born = [reference_date - dt.timedelta(days=int(a * 365.25 + rng.integers(0, 365))) for a in ages]
+    born = [
+        reference_date - dt.timedelta(days=int(a * 365.25 + rng.integers(0, 365))) for a in ages
+    ]
     n_households = max(1, n * 10 // 23)
     household = rng.integers(0, n_households, size=n)
     district = rng.choice(ids.DISTRICTS, size=n_households, p=_weights(len(ids.DISTRICTS), rng))
@@ -102,11 +222,15 @@ def inpatient_episodes(pop: Population, rng: np.random.Generator) -> pd.DataFram
 def care_packages(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     """Adult social care packages, mostly for older people, started in the last three years."""
     p = pop.people
-    rate = np.where(p["age"] >= 75, 0.28, np.where(p["age"] >= 65, 0.09, np.where(p["age"] >= 18, 0.015, 0.0)))
+    rate = np.where(
+        p["age"] >= 75, 0.28, np.where(p["age"] >= 65, 0.09, np.where(p["age"] >= 18, 0.015, 0.0))
+    )
     rows = p.loc[rng.random(len(p)) < rate].reset_index(drop=True)
     n = len(rows)
     service = rng.choice(list(SERVICES), size=n, p=[0.45, 0.15, 0.1, 0.2, 0.1])
-    start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(rng.integers(0, 3 * 365, size=n), unit="D")
+    start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(
+        rng.integers(0, 3 * 365, size=n), unit="D"
+    )
     ended = rng.random(n) < 0.3
     end = (start + pd.to_timedelta(rng.integers(14, 400, size=n), unit="D")).where(ended)
     return pd.DataFrame(
@@ -118,7 +242,9 @@ def care_packages(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
             "sex": rows["sex"],
             "postcode": rows["postcode"],
             "ethnicity": rows["ethnicity"],
-            "primary_support_reason": rng.choice(SUPPORT_REASONS, size=n, p=[0.5, 0.05, 0.15, 0.1, 0.12, 0.08]),
+            "primary_support_reason": rng.choice(
+                SUPPORT_REASONS, size=n, p=[0.5, 0.05, 0.15, 0.1, 0.12, 0.08]
+            ),
             "service_type": service,
             "weekly_cost_gbp": np.round([SERVICES[s] * rng.uniform(0.6, 1.6) for s in service], 2),
             "start_date": start,
@@ -140,9 +266,12 @@ def tenancies(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
             "uprn": heads["uprn"],
             "tenant_name": heads["name"],
             "postcode": heads["postcode"],
-            "tenancy_start": pd.Timestamp(pop.reference_date) - pd.to_timedelta(rng.integers(30, 20 * 365, size=n), unit="D"),
+            "tenancy_start": pd.Timestamp(pop.reference_date)
+            - pd.to_timedelta(rng.integers(30, 20 * 365, size=n), unit="D"),
             "household_size": size.loc[heads["household"]].to_numpy(),
-            "rent_arrears_gbp": np.where(in_arrears, np.round(rng.exponential(700, size=n), 2), 0.0),
+            "rent_arrears_gbp": np.where(
+                in_arrears, np.round(rng.exponential(700, size=n), 2), 0.0
+            ),
         }
     )
 
@@ -153,7 +282,9 @@ def benefit_claims(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     rows = adults.loc[rng.random(len(adults)) < 0.25].reset_index(drop=True)
     n = len(rows)
     kind = rng.choice(list(BENEFITS), size=n, p=[0.55, 0.35, 0.1])
-    claim_start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(rng.integers(1, 6 * 365, size=n), unit="D")
+    claim_start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(
+        rng.integers(1, 6 * 365, size=n), unit="D"
+    )
     return pd.DataFrame(
         {
             "claim_id": [f"HB{400000 + i}" for i in range(n)],
@@ -176,7 +307,9 @@ SOURCES = {
 }
 
 
-def generate(home: Path, people: int = 10_000, seed: int = 2026, reference_date: dt.date | None = None) -> dict[str, pd.DataFrame]:
+def generate(
+    home: Path, people: int = 10_000, seed: int = 2026, reference_date: dt.date | None = None
+) -> dict[str, pd.DataFrame]:
     """Write every demo source extract under ``home`` and return them by dataset name."""
     pop = population(people, seed, reference_date or dt.date.today())
     out: dict[str, pd.DataFrame] = {}
