@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pipelines.home import tagtrail_home
 from pipelines.yamlfile import DeclarationError
@@ -43,30 +44,134 @@ def _date(text: str) -> dt.date:
 def _parser() -> argparse.ArgumentParser:
     from pipelines.demo.defects import DEFECTS
 
-    p = argparse.ArgumentParser(prog="tagtrail", description="Privacy-tagged inter-departmental data flows.")
+    p = argparse.ArgumentParser(
+        prog="tagtrail", description="Privacy-tagged inter-departmental data flows."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
-    demo.add_argument("--people", type=_positive, default=10_000, help="size of the synthetic population (default 10,000)")
+    demo.add_argument(
+        "--people",
+        type=_positive,
+        default=10_000,
+        help="size of the synthetic population (default 10,000)",
+    )
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
-    demo.add_argument("--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)")
+    demo.add_argument(
+        "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
+    )
     demo.add_argument("--home", type=Path, default=None, help="TAGTRAIL_HOME (default ./.tagtrail)")
     kinds = "; ".join(f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values())
-    demo.add_argument("--defect", choices=sorted(DEFECTS), metavar="KIND", help=f"inject a defect. Kinds: {kinds}")
-    val = sub.add_parser("validate", help="check the declarations of an estate without running anything")
-    val.add_argument("estate", nargs="?", type=Path, default=None, help="estate folder (default: the demo estate)")
+    demo.add_argument(
+        "--defect", choices=sorted(DEFECTS), metavar="KIND", help=f"inject a defect. Kinds: {kinds}"
+    )
+    val = sub.add_parser(
+        "validate", help="check the declarations of an estate without running anything"
+    )
+    val.add_argument(
+        "estate",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="estate folder (default: the demo estate)",
+    )
+    for name, text in (
+        ("trace", "follow a dataset or column hop by hop through the recorded lineage"),
+        ("tags", "show each column's privacy tags and why it has them"),
+        ("events", "print the stored OpenLineage events as NDJSON, exactly as emitted"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument(
+            "--home", type=Path, default=None, help="TAGTRAIL_HOME (default ./.tagtrail)"
+        )
+        cmd.add_argument(
+            "--store-url",
+            default=None,
+            help="lineage store URL (default TAGTRAIL_LINEAGE_URL or the home's SQLite file)",
+        )
+        if name == "trace":
+            cmd.add_argument("target", metavar="DATASET[.COLUMN]")
+            way = cmd.add_mutually_exclusive_group()
+            way.add_argument("--upstream", dest="direction", action="store_const", const="upstream")
+            way.add_argument(
+                "--downstream", dest="direction", action="store_const", const="downstream"
+            )
+            cmd.add_argument("--depth", type=_positive, default=None, help="at most N hops")
+        elif name == "tags":
+            cmd.add_argument("dataset", metavar="DATASET")
+        else:
+            cmd.add_argument(
+                "--run", default=None, help="an OpenLineage run id or a Dagster run id"
+            )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tagtrail`` console script."""
     args = _parser().parse_args(argv)
+    from lineage.store.errors import StoreError, UnknownNameError
+
+    commands = {
+        "demo": _demo,
+        "validate": _validate,
+        "trace": _trace,
+        "tags": _tags,
+        "events": _events,
+    }
     try:
-        if args.command == "demo":
-            return _demo(args)
-        return _validate(args)
-    except (DeclarationError, UsageError) as exc:
+        return commands[args.command](args)
+    except (DeclarationError, UsageError, UnknownNameError) as exc:
         print(f"tagtrail: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:
+        print(f"tagtrail: {exc}", file=sys.stderr)
+        return EXIT_HALTED if exc.transient else EXIT_USAGE
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from lineage.store import configured_url, open_store
+
+    home = (args.home or tagtrail_home()).resolve()
+    url = args.store_url or configured_url(home)
+    if url.startswith("sqlite:") and not (home / "lineage.db").exists() and not args.store_url:
+        raise UsageError(
+            f"no lineage store at {home / 'lineage.db'}; run `tagtrail demo` first or set TAGTRAIL_LINEAGE_URL"
+        )
+    return open_store(url)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from lineage.render import render_trace
+
+    dataset, _, column = args.target.partition(".")
+    direction = args.direction or "downstream"
+    with _open_store(args) as store:
+        hops = store.trace(dataset, column or None, direction, args.depth)
+    print(render_trace(args.target, direction, hops))
+    return 0
+
+
+def _tags(args: argparse.Namespace) -> int:
+    from lineage.render import render_tags
+    from lineage.store.errors import UnknownNameError
+
+    with _open_store(args) as store:
+        record = store.dataset(args.dataset)
+        if record is None:
+            import difflib
+
+            known = [d.name for d in store.datasets()]
+            raise UnknownNameError(
+                "dataset", args.dataset, difflib.get_close_matches(args.dataset, known, n=3)
+            )
+        print(render_tags(record, store.columns(args.dataset)))
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        for raw in store.events(args.run):
+            sys.stdout.write(raw.rstrip("\n") + "\n")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -94,18 +199,25 @@ def _demo(args: argparse.Namespace) -> int:
     logging.getLogger("dagster").setLevel(logging.WARNING)
     from dagster_project.demo import render, run_demo
 
-    print(f"Generating {args.people:,} synthetic people under {home} and running every flow ...", flush=True)
-    report = run_demo(home, people=args.people, seed=args.seed, defect=args.defect, as_of=args.as_of)
+    print(
+        f"Generating {args.people:,} synthetic people under {home} and running every flow ...",
+        flush=True,
+    )
+    report = run_demo(
+        home, people=args.people, seed=args.seed, defect=args.defect, as_of=args.as_of
+    )
     print(render(report))
     if not report.success:
         held = [o.dataset for o in report.outcomes if o.status == "held back"]
         errors = [o.dataset for o in report.outcomes if o.status == "error"]
         why = (
-            f"{', '.join(held)} failed its quality gate" if held
+            f"{', '.join(held)} failed its quality gate"
+            if held
             else f"{', '.join(errors)} raised an error"
         )
         print(
-            "\n" + textwrap.fill(
+            "\n"
+            + textwrap.fill(
                 f"The run halted: {why}, so nothing downstream ran and no bad data was written. "
                 "Open the run in the Dagster UI (make ui) to see which expectations failed and on "
                 "which rows.",

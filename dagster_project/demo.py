@@ -11,6 +11,7 @@ import dagster as dg
 
 from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
 from dagster_project.gate import GATE_CHECK, WARN_CHECK
+from dagster_project.lineage import LineageResource
 from dagster_project.metadata import asset_key, dataset_tags
 from dagster_project.resources import DatasetIOManager, TagtrailSettings, ensure_demo_key
 from pipelines.demo import DEMO_ESTATE
@@ -61,6 +62,7 @@ def run_demo(
     defect: str | None = None,
     as_of: dt.date | None = None,
     estate: Estate | None = None,
+    lineage_url: str | None = None,
 ) -> DemoReport:
     """Generate sources under ``home``, optionally inject ``defect``, and run the ``all_flows`` job."""
     home = home.resolve()
@@ -74,6 +76,7 @@ def run_demo(
         resources={
             "settings": TagtrailSettings(home=str(home), as_of=as_of.isoformat()),
             "io_manager": DatasetIOManager(home=str(home)),
+            "lineage": LineageResource(home=str(home), url=lineage_url),
         },
     )
     instance_dir = dagster_home(home)
@@ -81,9 +84,14 @@ def run_demo(
         result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
             instance=instance,
             raise_on_error=False,
-            tags={"tagtrail/launched_by": getpass.getuser(), **({"tagtrail/defect": defect} if defect else {})},
+            tags={
+                "tagtrail/launched_by": getpass.getuser(),
+                **({"tagtrail/defect": defect} if defect else {}),
+            },
         )
-    return DemoReport(result.run_id, result.success, summarise(result, estate), injected, instance_dir)
+    return DemoReport(
+        result.run_id, result.success, summarise(result, estate), injected, instance_dir
+    )
 
 
 def summarise(result: dg.ExecuteInProcessResult, estate: Estate) -> list[DatasetOutcome]:
@@ -95,7 +103,11 @@ def summarise(result: dg.ExecuteInProcessResult, estate: Estate) -> list[Dataset
     }
     checks: dict[dg.AssetKey, dict[str, str]] = {}
     for ev in result.get_asset_check_evaluations():
-        label = "passed" if ev.passed else ("failed" if ev.severity == dg.AssetCheckSeverity.ERROR else "warned")
+        label = (
+            "passed"
+            if ev.passed
+            else ("failed" if ev.severity == dg.AssetCheckSeverity.ERROR else "warned")
+        )
         checks.setdefault(ev.asset_key, {})[ev.check_name] = label
     errored = {e.step_key for e in result.get_step_failure_events()}
     out = []
@@ -104,9 +116,12 @@ def summarise(result: dg.ExecuteInProcessResult, estate: Estate) -> list[Dataset
         meta = materialized.get(key)
         flow = estate.producer(name)
         status = (
-            "published" if meta
-            else "held back" if checks.get(key, {}).get(GATE_CHECK) == "failed"
-            else "error" if "__".join(key.path) in errored
+            "published"
+            if meta
+            else "held back"
+            if checks.get(key, {}).get(GATE_CHECK) == "failed"
+            else "error"
+            if "__".join(key.path) in errored
             else "skipped"
         )
         out.append(
@@ -131,8 +146,13 @@ def _int(meta: dict[str, dg.MetadataValue] | None, label: str) -> int | None:
 
 def render(report: DemoReport) -> str:
     """A readable summary for the terminal."""
-    lines = [f"tagtrail demo run {report.run_id}: {'succeeded' if report.success else 'HALTED'}", ""]
-    header = f"{'dataset':<29} {'department':<17} {'status':<10} {'rows in':>8} {'rows out':>8}  checks"
+    lines = [
+        f"tagtrail demo run {report.run_id}: {'succeeded' if report.success else 'HALTED'}",
+        "",
+    ]
+    header = (
+        f"{'dataset':<29} {'department':<17} {'status':<10} {'rows in':>8} {'rows out':>8}  checks"
+    )
     lines += [header, "-" * len(header)]
     for o in report.outcomes:
         gate = o.checks.get(GATE_CHECK, "-")
@@ -146,7 +166,9 @@ def render(report: DemoReport) -> str:
     warned = sum(v == "warned" for o in report.outcomes for v in o.checks.values())
     failed = sum(v == "failed" for o in report.outcomes for v in o.checks.values())
     lines += ["", f"checks: {passed} passed, {warned} warned, {failed} failed"]
-    lines.append(f"Dagster runs are in {report.dagster_home}; `make ui` opens them on http://127.0.0.1:3000")
+    lines.append(
+        f"Dagster runs are in {report.dagster_home}; `make ui` opens them on http://127.0.0.1:3000"
+    )
     return "\n".join(lines)
 
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.assets import build_assets
+from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
+from lineage.propagation import check_declared, propagate
 from pipelines.estate import Estate
+from pipelines.yamlfile import DeclarationError
 
 ALL_FLOWS_JOB = "all_flows"
 
 
-def build_definitions(estate: Estate, *, resources: dict[str, object] | None = None) -> dg.Definitions:
+def build_definitions(
+    estate: Estate, *, resources: dict[str, object] | None = None
+) -> dg.Definitions:
     """Assets, checks, the ``all_flows`` job and default resources for ``estate``."""
-    assets = build_assets(estate)
+    computed = propagate(estate)
+    if problems := check_declared(estate, computed):
+        raise DeclarationError(problems)
+    assets = build_assets(estate, computed)
     job = dg.define_asset_job(
         ALL_FLOWS_JOB,
         selection=dg.AssetSelection.all(),
@@ -23,5 +31,6 @@ def build_definitions(estate: Estate, *, resources: dict[str, object] | None = N
         "io_manager": DatasetIOManager(),
         "settings": TagtrailSettings(),
         "pseudonym_key": PseudonymKey(),
+        "lineage": LineageResource(),
     }
     return dg.Definitions(assets=assets, jobs=[job], resources=defaults | (resources or {}))

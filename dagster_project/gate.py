@@ -45,8 +45,15 @@ def with_contract(suite: Suite, dataset: Dataset) -> Suite:
     """The suite plus the rules every declaration implies: primary key present and unique."""
     pk = list(dataset.primary_key)
     implied: list[dict[str, object]] = [
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c}, "severity": "critical",
-         "meta": {"notes": f"primary key column {c} must always be present", "source": "declaration"}}
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": c},
+            "severity": "critical",
+            "meta": {
+                "notes": f"primary key column {c} must always be present",
+                "source": "declaration",
+            },
+        }
         for c in pk
     ]
     unique: dict[str, object] = (
@@ -54,12 +61,22 @@ def with_contract(suite: Suite, dataset: Dataset) -> Suite:
         if len(pk) == 1
         else {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": pk}}
     )
-    implied.append(unique | {"severity": "critical", "meta": {
-        "notes": f"primary key ({', '.join(pk)}) must be unique", "source": "declaration"}})
+    implied.append(
+        unique
+        | {
+            "severity": "critical",
+            "meta": {
+                "notes": f"primary key ({', '.join(pk)}) must be unique",
+                "source": "declaration",
+            },
+        }
+    )
     return dataclasses.replace(suite, expectations=(*implied, *suite.expectations))
 
 
-def evaluate(frame: pd.DataFrame, conformance: Conformance, dataset: Dataset, suite: Suite) -> GateResult:
+def evaluate(
+    frame: pd.DataFrame, conformance: Conformance, dataset: Dataset, suite: Suite
+) -> GateResult:
     """Run the suite on ``frame`` and add a critical outcome per column with unreadable values."""
     tagged = [c.name for c in dataset.columns if any(is_personal(t) for t in c.tags)]
     result = run_gate(
@@ -69,7 +86,9 @@ def evaluate(frame: pd.DataFrame, conformance: Conformance, dataset: Dataset, su
         tagged_columns=tagged,
         max_failing_keys=MAX_KEYS,
     )
-    typing = tuple(_type_outcome(frame, dataset, col, rows) for col, rows in conformance.failures.items())
+    typing = tuple(
+        _type_outcome(frame, dataset, col, rows) for col, rows in conformance.failures.items()
+    )
     return dataclasses.replace(result, outcomes=(*typing, *result.outcomes))
 
 
@@ -92,7 +111,9 @@ def contract_failure(dataset: Dataset, suite: Suite, message: str) -> GateResult
     return GateResult(suite=suite, row_count=0, outcomes=(outcome,))
 
 
-def _type_outcome(frame: pd.DataFrame, dataset: Dataset, column: str, rows: Sequence[int]) -> ExpectationOutcome:
+def _type_outcome(
+    frame: pd.DataFrame, dataset: Dataset, column: str, rows: Sequence[int]
+) -> ExpectationOutcome:
     keys = frame.iloc[list(rows)[:MAX_KEYS]][list(dataset.primary_key)]
     kind = dataset.column(column).type.value
     return ExpectationOutcome(
@@ -105,7 +126,8 @@ def _type_outcome(frame: pd.DataFrame, dataset: Dataset, column: str, rows: Sequ
         unexpected_count=len(rows),
         unexpected_percent=100.0 * len(rows) / max(len(frame), 1),
         failing_keys=tuple(
-            {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()} | {"row_number": int(i) + 1}
+            {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()}
+            | {"row_number": int(i) + 1}
             for i, rec in zip(rows, keys.to_dict("records"), strict=False)
         ),
         observed_value=None,
@@ -150,7 +172,9 @@ def _count(o: ExpectationOutcome) -> str:
     return f"{o.unexpected_count} rows{share}"
 
 
-def _metadata(result: GateResult, failed: Sequence[ExpectationOutcome]) -> dict[str, dg.RawMetadataValue]:
+def _metadata(
+    result: GateResult, failed: Sequence[ExpectationOutcome]
+) -> dict[str, dg.RawMetadataValue]:
     rows = [
         f"| {o.severity} | {o.expectation_type} | {o.column or '(table)'} | "
         f"{'' if o.unexpected_count is None else o.unexpected_count} | "
@@ -158,7 +182,11 @@ def _metadata(result: GateResult, failed: Sequence[ExpectationOutcome]) -> dict[
         for o in failed
     ]
     table = "\n".join(
-        ["| severity | expectation | column | failing rows | share | rule |", "|---|---|---|---|---|---|", *rows]
+        [
+            "| severity | expectation | column | failing rows | share | rule |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
     )
     return {
         "suite": dg.MetadataValue.path(str(result.suite.path)),

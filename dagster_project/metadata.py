@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,15 @@ def column_lineage(estate: Estate, flow: Flow) -> dg.TableColumnLineage:
     out = estate.datasets[flow.output]
     for col in out.column_names:
         der = flow.columns.get(col)
-        refs = der.from_ if der else [f"{d}.{c}" for d in flow.inputs for c in estate.datasets[d].column_names]
+        refs = (
+            der.from_
+            if der
+            else [f"{d}.{c}" for d in flow.inputs for c in estate.datasets[d].column_names]
+        )
         deps[col] = [
-            dg.TableColumnDep(asset_key=asset_key(estate, ref.split(".")[0]), column_name=ref.split(".")[1])
+            dg.TableColumnDep(
+                asset_key=asset_key(estate, ref.split(".")[0]), column_name=ref.split(".")[1]
+            )
             for ref in refs
         ]
     return dg.TableColumnLineage(deps_by_column=deps)
@@ -75,11 +82,12 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
         return meta
     agr = estate.agreements[flow.agreement]
     flow_decl = estate.declared_in[f"flow:{flow.name}"]
-    transform = estate.transforms[flow.name]
     meta |= {
         "tagtrail/flow": flow.name,
         "tagtrail/source_system": ", ".join(f"{estate.dataset_owner[d]}/{d}" for d in flow.inputs),
-        "tagtrail/supplying_department": ", ".join(sorted({estate.dataset_owner[d] for d in flow.inputs})),
+        "tagtrail/supplying_department": ", ".join(
+            sorted({estate.dataset_owner[d] for d in flow.inputs})
+        ),
         "tagtrail/recipient_department": flow.recipient,
         "tagtrail/agreement": f"{agr.id}: {agr.title}",
         "tagtrail/purpose": flow.purpose,
@@ -95,20 +103,31 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
 
 def code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetadataValue:
     """Links from the asset to its declaration and, for flows, to its transform function."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _code_references(estate, dataset_name)
+
+
+def _code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetadataValue:
     decl = estate.declared_in[f"dataset:{dataset_name}"]
     refs: list[dg.LocalFileCodeReference] = [
         dg.LocalFileCodeReference(file_path=str(decl.path.resolve()), label="dataset declaration")
     ]
     if flow := estate.producer(dataset_name):
         fn = estate.transforms[flow.name]
-        refs.append(dg.LocalFileCodeReference(
-            file_path=str(estate.declared_in[f"flow:{flow.name}"].path.resolve()), label="flow declaration"
-        ))
+        refs.append(
+            dg.LocalFileCodeReference(
+                file_path=str(estate.declared_in[f"flow:{flow.name}"].path.resolve()),
+                label="flow declaration",
+            )
+        )
         src = inspect.getsourcefile(fn)
         if src:
-            refs.append(dg.LocalFileCodeReference(
-                file_path=src, line_number=inspect.getsourcelines(fn)[1], label="transform"
-            ))
+            refs.append(
+                dg.LocalFileCodeReference(
+                    file_path=src, line_number=inspect.getsourcelines(fn)[1], label="transform"
+                )
+            )
     return dg.CodeReferencesMetadataValue(code_references=refs)
 
 

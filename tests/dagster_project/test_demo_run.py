@@ -179,7 +179,7 @@ def test_warning_defect_warns_and_never_halts(home_after_clean_run: Path) -> Non
 
 
 def _assert_nothing_leaked(home: Path, injected: list[str]) -> None:
-    """No injected raw value anywhere in the Dagster instance: event log, run storage, compute logs."""
+    """No injected raw value in the Dagster instance (event log, runs, compute logs) or lineage store."""
     values = [v for v in injected if v]
     if not values:
         return
@@ -187,8 +187,10 @@ def _assert_nothing_leaked(home: Path, injected: list[str]) -> None:
     assert all(v.encode() in extracts for v in values), (
         "the search must be able to find what was injected"
     )
-    blobs = [p.read_bytes() for p in dagster_home(home).rglob("*") if p.is_file()]
+    records = [*dagster_home(home).rglob("*"), *home.glob("lineage.db*")]
+    assert any(p.name == "lineage.db" for p in records), "the lineage store should be searched too"
+    blobs = [p.read_bytes() for p in records if p.is_file()]
     for value in values:
         needle = value.encode()
         hits = [i for i, blob in enumerate(blobs) if needle in blob]
-        assert not hits, f"raw value {value!r} leaked into the Dagster instance"
+        assert not hits, f"raw value {value!r} leaked into the Dagster instance or lineage store"

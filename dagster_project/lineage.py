@@ -1,0 +1,92 @@
+"""The lineage resource: one store connection per step process, and the events of one asset run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from expectations import GateResult
+from lineage.emit import Emitter, configured_client
+from lineage.propagation import Computed
+from pipelines.estate import Estate
+from pipelines.home import tagtrail_home
+
+_RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
+
+
+class LineageResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """Stores every OpenLineage event in the lineage store and sends it where OpenLineage is configured.
+
+    ``url`` is a SQLAlchemy URL; unset, ``TAGTRAIL_LINEAGE_URL`` is used, else
+    ``sqlite:///<TAGTRAIL_HOME>/lineage.db``. Resolved when a step starts.
+    """
+
+    url: str | None = None
+    home: str | None = None
+    _emitter: Emitter | None = PrivateAttr(default=None)
+    _store: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from lineage.store import configured_url, open_store
+
+        home = tagtrail_home(self.home)
+        self._store = open_store(self.url or configured_url(home))
+        self._emitter = Emitter(self._store, configured_client())
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    @property
+    def emitter(self) -> Emitter:
+        assert self._emitter is not None, "LineageResource used outside a run"
+        return self._emitter
+
+
+@dataclass(frozen=True)
+class AssetRun:
+    """The OpenLineage run of one asset inside one Dagster run."""
+
+    estate: Estate
+    dataset: str
+    computed: Computed
+    dagster_run_id: str
+    job_name: str
+    emitter: Emitter
+
+    @property
+    def run_id(self) -> str:
+        return str(uuid.uuid5(_RUN_NAMESPACE, f"{self.dagster_run_id}/{self.dataset}"))
+
+    def emit(
+        self,
+        event_type: str,
+        *,
+        gate: GateResult | None = None,
+        row_count: int | None = None,
+        error_message: str | None = None,
+        lifecycle: str | None = None,
+    ) -> None:
+        from lineage.events import build_event
+
+        self.emitter.emit(
+            build_event(
+                event_type,  # type: ignore[arg-type]
+                estate=self.estate,
+                dataset=self.dataset,
+                run_id=self.run_id,
+                parent_run_id=self.dagster_run_id,
+                parent_job_name=self.job_name,
+                event_time=dt.datetime.now(dt.UTC),
+                computed=self.computed,
+                gate=gate,
+                row_count=row_count,
+                error_message=error_message,
+                lifecycle=lifecycle,
+            )
+        )

@@ -1,0 +1,56 @@
+"""The embedded lineage store: every OpenLineage event tagtrail emits, raw, indexed as a graph.
+
+Plain Python and SQLAlchemy (no Dagster). SQLite by default (``<home>/lineage.db``), PostgreSQL
+for a team (``TAGTRAIL_LINEAGE_URL=postgresql+psycopg://...``); the schema is created and upgraded
+by the Alembic migrations shipped in :mod:`lineage.store.migrations` when the store is opened.
+
+    with open_store(default_url(home)) as store:
+        store.ingest(event)
+        for hop in store.trace("care_packages", "nhs_number", "downstream"):
+            print(hop.to_dataset, hop.to_column, hop.tag_names)
+"""
+
+from lineage.store.connect import configured_url, default_url, mask_url
+from lineage.store.errors import (
+    URL_VARIABLE,
+    AmbiguousNameError,
+    InvalidEventError,
+    StoreError,
+    UnknownNameError,
+)
+from lineage.store.records import (
+    Agreement,
+    Assertion,
+    Attribution,
+    ColumnRecord,
+    DatasetRecord,
+    Direction,
+    Hop,
+    RunRecord,
+    TagRecord,
+    Transformation,
+)
+from lineage.store.store import LineageStore, open_store
+
+__all__ = [
+    "URL_VARIABLE",
+    "Agreement",
+    "AmbiguousNameError",
+    "Assertion",
+    "Attribution",
+    "ColumnRecord",
+    "DatasetRecord",
+    "Direction",
+    "Hop",
+    "InvalidEventError",
+    "LineageStore",
+    "RunRecord",
+    "StoreError",
+    "TagRecord",
+    "Transformation",
+    "UnknownNameError",
+    "configured_url",
+    "default_url",
+    "mask_url",
+    "open_store",
+]

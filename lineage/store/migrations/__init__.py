@@ -1,0 +1,1 @@
+"""Alembic scripts for the lineage store (a package so they ship with tagtrail)."""

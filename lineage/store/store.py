@@ -1,0 +1,184 @@
+"""The lineage store: open it, ingest events, ask where data went."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Final
+
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from lineage.store import migrate
+from lineage.store.connect import create_store_engine, mask_url, wrap_error
+from lineage.store.errors import URL_VARIABLE, StoreError, UnknownNameError
+from lineage.store.ingest import write_event
+from lineage.store.parse import parse_event
+from lineage.store.queries import (
+    column_records,
+    dataset_record,
+    dataset_records,
+    event_texts,
+    find_column,
+    find_dataset,
+    run_records,
+)
+from lineage.store.records import ColumnRecord, DatasetRecord, Direction, Hop, RunRecord
+from lineage.store.trace import trace_columns, trace_datasets
+
+WRITE_ATTEMPTS: Final = 3
+_CONFLICT_SQLSTATES = ("40001", "40P01")
+
+
+def open_store(url: str) -> LineageStore:
+    """Open (and create or upgrade) the store at ``url``.
+
+    Runs the packaged migrations up to head; opening an up-to-date store only reads its version.
+    Raises :class:`StoreError` (with ``transient`` set) when the database cannot be used.
+    """
+    engine = create_store_engine(url)
+    try:
+        migrate.upgrade(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise wrap_error(exc, url, "open") from exc
+    except CommandError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open the lineage store at {mask_url(url)}: its schema is not one this "
+            f"version of tagtrail knows ({exc}); upgrade tagtrail or set {URL_VARIABLE} to "
+            "another database",
+            url=mask_url(url),
+            transient=False,
+        ) from exc
+    return LineageStore(engine, url)
+
+
+class LineageStore:
+    """Every OpenLineage event tagtrail emitted, raw, and the graph indexed from them."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._url = url
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password masked."""
+        return mask_url(self._url)
+
+    def ingest(self, event: dict[str, Any] | str) -> bool:
+        """Store one RunEvent and index it in one transaction; False if it was already stored.
+
+        A ``str`` is kept byte for byte; a ``dict`` is serialised once with :func:`json.dumps`.
+        Duplicates are recognised by the hash of the event's canonical JSON, whatever its
+        formatting. Raises :class:`~lineage.store.errors.InvalidEventError` for an event that is
+        not a RunEvent, and :class:`StoreError` when the database fails.
+        """
+        parsed = parse_event(event)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self._session("write to") as session, session.begin():
+                    return write_event(session, parsed)
+            except StoreError as exc:
+                if attempt == WRITE_ATTEMPTS or not _is_conflict(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def ingest_many(self, events: Iterable[dict[str, Any] | str]) -> int:
+        """Ingest events one transaction each, in order; the number that were new."""
+        return sum(1 for event in events if self.ingest(event))
+
+    def events(self, run_id: str | None = None) -> list[str]:
+        """Raw events in event-time order, all or those of an OpenLineage or Dagster run id."""
+        with self._session("read from") as session:
+            return event_texts(session, run_id)
+
+    def runs(self, dataset: str | None = None) -> list[RunRecord]:
+        """All runs, or those that wrote (or tried to write) ``dataset``, oldest first."""
+        with self._session("read from") as session:
+            target = find_dataset(session, dataset) if dataset is not None else None
+            return run_records(session, target)
+
+    def dataset(self, name: str) -> DatasetRecord | None:
+        """The dataset called ``name`` (bare or ``namespace/name``), or None if unknown."""
+        with self._session("read from") as session:
+            try:
+                return dataset_record(find_dataset(session, name))
+            except UnknownNameError as exc:
+                if exc.kind == "dataset" and type(exc) is UnknownNameError:
+                    return None
+                raise
+
+    def datasets(self) -> list[DatasetRecord]:
+        """Every known dataset, by namespace and name."""
+        with self._session("read from") as session:
+            return dataset_records(session)
+
+    def columns(self, dataset: str) -> list[ColumnRecord]:
+        """The dataset's current columns with their tags and attributions."""
+        with self._session("read from") as session:
+            return column_records(session, find_dataset(session, dataset))
+
+    def trace(
+        self,
+        dataset: str,
+        column: str | None = None,
+        direction: Direction = "downstream",
+        depth: int | None = None,
+    ) -> list[Hop]:
+        """Hops from ``dataset`` (or one of its columns) up- or downstream, nearest first.
+
+        ``depth`` limits the number of hops from the start (None: no limit). Each hop names both
+        ends, the job, the receiving department, agreement and purpose, the transformations and
+        the tags now carried at the receiving side. Raises
+        :class:`~lineage.store.errors.UnknownNameError` for an unknown dataset or column.
+        """
+        if direction not in ("upstream", "downstream"):
+            raise ValueError(f"direction must be 'upstream' or 'downstream', not {direction!r}")
+        if depth is not None and depth < 0:
+            raise ValueError(f"depth must be None or at least 0, not {depth}")
+        with self._session("read from") as session:
+            start = find_dataset(session, dataset)
+            if column is None:
+                return trace_datasets(session, start.id, direction, depth)
+            column_id = find_column(session, start, column)
+            return trace_columns(session, column_id, start.id, direction, depth)
+
+    def close(self) -> None:
+        """Release the database connections; the store cannot be used afterwards."""
+        self._closed = True
+        self._engine.dispose()
+
+    def __enter__(self) -> LineageStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LineageStore({self.url!r})"
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[Session]:
+        if self._closed:
+            raise StoreError(f"the lineage store at {self.url} is closed", url=self.url)
+        try:
+            with Session(self._engine) as session:
+                yield session
+        except DBAPIError as exc:
+            raise wrap_error(exc, self._url, action) from exc
+
+
+def _is_conflict(exc: StoreError) -> bool:
+    cause = exc.__cause__
+    orig = cause.orig if isinstance(cause, DBAPIError) else None
+    return getattr(orig, "sqlstate", None) in _CONFLICT_SQLSTATES
