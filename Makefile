@@ -27,7 +27,7 @@ ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 check-defs: $(STAMP)
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/dg check defs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,10 @@ Configuration is OpenLineage's own (``OPENLINEAGE_CONFIG``, ``./openlineage.yml`
 ``~/.openlineage/openlineage.yml``, ``OPENLINEAGE__*`` and ``OPENLINEAGE_URL``), so pointing tagtrail
 at Marquez over HTTP or at Kafka needs no code. Without any such configuration events are only
 stored; the client's fallback of printing every event to the console is not used.
+
+The store keeps each event as tagtrail built it. What the client sends may carry more: the client
+adds its own run and job ``tags`` facets (client version, configured tags) and any environment
+facets its configuration asks for.
 """
 
 from __future__ import annotations

@@ -116,9 +116,9 @@ class _Loader:
         for path in sorted((root / "datasets").glob("*.yaml")):
             self._dataset_file(path)
         for path in sorted((root / "flows").glob("*.yaml")):
-            src = self._read(path)
-            if src is not None and (flow := self._parse(src, Flow, ())) is not None:
-                self._add(self.e.flows, flow.name, flow, src, "flow")
+            flow_src = self._read(path)
+            if flow_src is not None and (flow := self._parse(flow_src, Flow, ())) is not None:
+                self._add(self.e.flows, flow.name, flow, flow_src, "flow")
         if self.problems:
             return
         self._check_agreements()
@@ -175,11 +175,12 @@ class _Loader:
             self.e.dataset_owner.setdefault(ds.name, parsed.department)
 
     def _unknown(self, kind: str, name: str) -> str:
-        pool = {
+        pools: dict[str, dict[str, Any]] = {
             "department": self.e.departments,
             "dataset": self.e.datasets,
             "agreement": self.e.agreements,
-        }[kind]
+        }
+        pool = pools[kind]
         known = ", ".join(sorted(pool)) or "none declared"
         return f"unknown {kind} '{name}'{_close(name, pool)}; declared {kind}s: {known}"
 

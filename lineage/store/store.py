@@ -10,6 +10,7 @@ from typing import Any, Final
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from lineage.store import migrate
@@ -75,18 +76,21 @@ class LineageStore:
 
         A ``str`` is kept byte for byte; a ``dict`` is serialised once with :func:`json.dumps`.
         Duplicates are recognised by the hash of the event's canonical JSON, whatever its
-        formatting. Raises :class:`~lineage.store.errors.InvalidEventError` for an event that is
-        not a RunEvent, and :class:`StoreError` when the database fails.
+        formatting. A deadlock or serialisation failure between concurrent writers (PostgreSQL)
+        is retried. Raises :class:`~lineage.store.errors.InvalidEventError` for an event that is
+        not a RunEvent, and :class:`StoreError` when the database fails (``transient`` tells a
+        delivery loop whether to retry later).
         """
         parsed = parse_event(event)
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 with self._session("write to") as session, session.begin():
                     return write_event(session, parsed)
             except StoreError as exc:
-                if attempt == WRITE_ATTEMPTS or not _is_conflict(exc):
+                if attempt >= WRITE_ATTEMPTS or not _is_conflict(exc):
                     raise
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def ingest_many(self, events: Iterable[dict[str, Any] | str]) -> int:
         """Ingest events one transaction each, in order; the number that were new."""
@@ -174,7 +178,7 @@ class LineageStore:
         try:
             with Session(self._engine) as session:
                 yield session
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeoutError) as exc:
             raise wrap_error(exc, self._url, action) from exc
 
 

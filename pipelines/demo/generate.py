@@ -187,8 +187,8 @@ def population(n: int, seed: int, reference_date: dt.date) -> Population:
 
 
 def _weights(k: int, rng: np.random.Generator) -> np.ndarray:
-    w = rng.uniform(0.6, 1.4, size=k)
-    return w / w.sum()
+    w: np.ndarray = rng.uniform(0.6, 1.4, size=k)
+    return w / float(w.sum())
 
 
 def inpatient_episodes(pop: Population, rng: np.random.Generator) -> pd.DataFrame:

@@ -6,9 +6,6 @@ Golden files live in fixtures/golden; regenerate them with
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,6 @@ import pytest
 from expectations import Suite, load_suite
 
 FIXTURES = Path(__file__).parent / "fixtures"
-UPDATE_GOLDEN = os.environ.get("TAGTRAIL_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +36,6 @@ def fixture_suite() -> Callable[[str], Suite]:
 
 
 @pytest.fixture
-def golden() -> Callable[[str, dict[str, Any]], None]:
+def golden(golden_file: Callable[[Path, Any], None]) -> Callable[[str, dict[str, Any]], None]:
     """Compare a JSON-safe dict with fixtures/golden/<name>.json (or rewrite it)."""
-
-    def check(name: str, actual: dict[str, Any]) -> None:
-        text = json.dumps(actual, indent=2, allow_nan=False) + "\n"
-        path = FIXTURES / "golden" / f"{name}.json"
-        if UPDATE_GOLDEN:
-            path.write_text(text, encoding="utf-8")
-            return
-        if not path.exists():
-            pytest.fail(f"missing golden file {path}; run with TAGTRAIL_UPDATE_GOLDEN=1")
-        expected = json.loads(path.read_text(encoding="utf-8"))
-        if actual != expected:
-            diff = difflib.unified_diff(
-                json.dumps(expected, indent=2).splitlines(),
-                text.splitlines(),
-                fromfile=f"golden/{name}.json",
-                tofile="actual",
-                lineterm="",
-            )
-            pytest.fail("result differs from golden file:\n" + "\n".join(diff))
-
-    return check
+    return lambda name, actual: golden_file(FIXTURES / "golden" / f"{name}.json", actual)

@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,14 @@ def build_event() -> Callable[..., dict[str, Any]]:
     return make_event
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def backend_url(backend: str, directory: Path) -> Iterator[str]:
     """A URL to an empty store: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield default_url(tmp_path)
+    if backend == "sqlite":
+        yield default_url(directory)
         return
     base = os.environ.get(PG_ENV)
     if not base:
@@ -77,6 +81,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty store of its own on the backend under test."""
+    with backend_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
 def store(store_url: str) -> Iterator[LineageStore]:
     """An open, empty store on the backend under test."""
@@ -86,9 +97,23 @@ def store(store_url: str) -> Iterator[LineageStore]:
 
 @pytest.fixture
 def loaded(store: LineageStore) -> LineageStore:
-    """The store holding every fixture event: the chain, its source, and a FAIL run."""
+    """A store of its own holding every fixture event: the chain, its source, and a FAIL run."""
     assert store.ingest_many(_texts()) == len(_texts())
     return store
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def chain(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LineageStore]:
+    """Like ``loaded`` but shared by a module's tests, so READ-ONLY: write to ``loaded`` instead."""
+    with (
+        backend_url(request.param, tmp_path_factory.mktemp("chain")) as url,
+        open_store(url) as opened,
+    ):
+        opened.ingest_many(_texts())
+        yield opened
+        assert len(opened.events()) == len(_texts()), "a test wrote to the shared chain store"
 
 
 @pytest.fixture

@@ -58,12 +58,12 @@ def test_events_come_back_byte_identical_in_event_time_order(
 
 
 def test_events_filter_by_openlineage_or_dagster_run_id(
-    loaded: LineageStore, texts: list[str]
+    chain: LineageStore, texts: list[str]
 ) -> None:
-    assert loaded.events(EXTRACT_RUN) == texts[2:4]
-    assert loaded.events(DAGSTER_RUN) == texts[:6]
-    assert loaded.events(DAGSTER_FAIL_RUN) == texts[6:]
-    assert loaded.events("no-such-run") == []
+    assert chain.events(EXTRACT_RUN) == texts[2:4]
+    assert chain.events(DAGSTER_RUN) == texts[:6]
+    assert chain.events(DAGSTER_FAIL_RUN) == texts[6:]
+    assert chain.events("no-such-run") == []
 
 
 def test_dict_events_are_stored_as_their_json(store: LineageStore, fixture_event: Load) -> None:
@@ -89,8 +89,8 @@ def test_invalid_events_are_refused(store: LineageStore, bad: Any, counts: Count
     assert counts()["events"] == 0
 
 
-def test_run_states_and_times(loaded: LineageStore) -> None:
-    runs = {r.job_name: r for r in loaded.runs()}
+def test_run_states_and_times(chain: LineageStore) -> None:
+    runs = {r.job_name: r for r in chain.runs()}
     assert {name: r.state for name, r in runs.items()} == {
         "care_packages": "COMPLETE",
         "care_research_extract": "COMPLETE",
@@ -111,7 +111,7 @@ def test_run_states_and_times(loaded: LineageStore) -> None:
     assert extract.inputs == ("care_packages",) and extract.outputs == ("care_research_extract",)
     failed = runs["households_at_risk"]
     assert failed.error_message is not None and "unpseudonymised" in failed.error_message
-    assert [r.run_id for r in loaded.runs("households_at_risk")] == [FAIL_RUN]
+    assert [r.run_id for r in chain.runs("households_at_risk")] == [FAIL_RUN]
 
 
 def test_late_start_never_overwrites_complete(store: LineageStore, fixture_event: Load) -> None:
@@ -145,15 +145,15 @@ def test_terminal_states_follow_event_time_whatever_the_arrival_order(
     assert store.columns("a") == []
 
 
-def test_fail_is_stored_but_indexes_nothing(loaded: LineageStore) -> None:
-    assert len(loaded.events(FAIL_RUN)) == 2
-    dataset = loaded.dataset("households_at_risk")
+def test_fail_is_stored_but_indexes_nothing(chain: LineageStore) -> None:
+    assert len(chain.events(FAIL_RUN)) == 2
+    dataset = chain.dataset("households_at_risk")
     assert dataset is not None
     assert (dataset.last_run_id, dataset.agreement, dataset.purpose) == (None, None, None)
     assert dataset.department == "housing"
-    assert loaded.columns("households_at_risk") == []
-    assert loaded.trace("households_at_risk", direction="upstream") == []
-    downstream = loaded.trace("care_packages", direction="downstream")
+    assert chain.columns("households_at_risk") == []
+    assert chain.trace("households_at_risk", direction="upstream") == []
+    downstream = chain.trace("care_packages", direction="downstream")
     assert "households_at_risk" not in {h.to_dataset for h in downstream}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 
 from alembic.autogenerate import compare_metadata
@@ -90,6 +93,36 @@ def test_concurrent_first_opens_all_succeed(store_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            assert migrate.current_revision(connection) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+OPEN_AT = """
+import sys, time
+from lineage.store import open_store
+url, start = sys.argv[1], float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+open_store(url).close()
+"""
+
+
+def test_concurrent_first_opens_from_separate_processes(store_url: str) -> None:
+    start = time.time() + 2.0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, store_url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=60)[0] for process in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
     engine = create_engine(store_url)
     try:
         with engine.connect() as connection:

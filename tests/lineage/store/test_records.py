@@ -13,8 +13,8 @@ from lineage.store import Agreement, Assertion, ColumnRecord, LineageStore
 Load = Callable[[str], dict[str, Any]]
 
 
-def test_source_dataset_record(loaded: LineageStore) -> None:
-    record = loaded.dataset("care_packages")
+def test_source_dataset_record(chain: LineageStore) -> None:
+    record = chain.dataset("care_packages")
     assert record is not None
     assert record.qualified_name == "tagtrail.social_care/care_packages"
     assert (record.department, record.purpose, record.retention) == (
@@ -32,8 +32,8 @@ def test_source_dataset_record(loaded: LineageStore) -> None:
     assert record.last_completed_at.isoformat() == "2025-11-20T10:00:01.250000+00:00"
 
 
-def test_flow_output_record(loaded: LineageStore) -> None:
-    record = loaded.dataset("care_statistics")
+def test_flow_output_record(chain: LineageStore) -> None:
+    record = chain.dataset("care_statistics")
     assert record is not None
     assert record.agreement == Agreement(
         id="DSA-2025-021",
@@ -48,7 +48,7 @@ def test_flow_output_record(loaded: LineageStore) -> None:
         "Art. 6(1)(e); Art. 9(2)(j)",
     )
     assert record.assertions == (Assertion("expect_cells_at_least", True, "people", "error"),)
-    assert [d.name for d in loaded.datasets()] == [
+    assert [d.name for d in chain.datasets()] == [
         "households_at_risk",
         "care_statistics",
         "care_research_extract",
@@ -56,8 +56,8 @@ def test_flow_output_record(loaded: LineageStore) -> None:
     ]
 
 
-def test_columns_in_schema_order_with_tags(loaded: LineageStore) -> None:
-    columns = loaded.columns("care_packages")
+def test_columns_in_schema_order_with_tags(chain: LineageStore) -> None:
+    columns = chain.columns("care_packages")
     assert [(c.name, c.type, c.position, c.tag_names) for c in columns] == [
         ("nhs_number", "string", 0, ("person.id.direct",)),
         ("diagnosis", "string", 1, ("person.special.health",)),
@@ -68,8 +68,8 @@ def test_columns_in_schema_order_with_tags(loaded: LineageStore) -> None:
     assert columns[0].tags[0].attributions[0].rules == ("declared",)
 
 
-def test_records_are_frozen(loaded: LineageStore) -> None:
-    column = loaded.columns("care_packages")[0]
+def test_records_are_frozen(chain: LineageStore) -> None:
+    column = chain.columns("care_packages")[0]
     assert isinstance(column, ColumnRecord)
     with pytest.raises(dataclasses.FrozenInstanceError):
         column.name = "other"  # type: ignore[misc]

@@ -44,8 +44,8 @@ def shape(hops: list[Hop]) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_column_downstream(loaded: LineageStore) -> None:
-    hops = loaded.trace("care_packages", "nhs_number", "downstream")
+def test_column_downstream(chain: LineageStore) -> None:
+    hops = chain.trace("care_packages", "nhs_number", "downstream")
     assert shape(hops) == [
         (1, "care_packages.nhs_number", "care_research_extract.person_key", EXTRACT, (KEYED_HASH,),
          ("person.id.pseudonymous",)),
@@ -74,14 +74,14 @@ def test_column_downstream(loaded: LineageStore) -> None:
     assert final.attributions[0].rules[-1] == "aggregate_with_min_count"
 
 
-def test_column_used_as_filter_reaches_the_whole_dataset(loaded: LineageStore) -> None:
-    assert shape(loaded.trace("care_packages", "postcode", "downstream")) == [
+def test_column_used_as_filter_reaches_the_whole_dataset(chain: LineageStore) -> None:
+    assert shape(chain.trace("care_packages", "postcode", "downstream")) == [
         (1, "care_packages.postcode", "care_research_extract.None", EXTRACT, (FILTER,), ()),
     ]
 
 
-def test_column_upstream(loaded: LineageStore) -> None:
-    assert shape(loaded.trace("care_statistics", "people", "upstream")) == [
+def test_column_upstream(chain: LineageStore) -> None:
+    assert shape(chain.trace("care_statistics", "people", "upstream")) == [
         (1, "care_research_extract.diagnosis", "care_statistics.None", STATISTICS, (GROUP_BY,), ()),
         (1, "care_research_extract.person_key", "care_statistics.people", STATISTICS, (COUNT,),
          ("aggregate.id.pseudonymous",)),
@@ -93,7 +93,7 @@ def test_column_upstream(loaded: LineageStore) -> None:
     ]  # fmt: skip
 
 
-def test_dataset_downstream_and_upstream(loaded: LineageStore) -> None:
+def test_dataset_downstream_and_upstream(chain: LineageStore) -> None:
     summary_extract = (
         Transformation("DIRECT", "IDENTITY", False, None),
         Transformation("DIRECT", "TRANSFORMATION", True, None),
@@ -104,7 +104,7 @@ def test_dataset_downstream_and_upstream(loaded: LineageStore) -> None:
         Transformation("DIRECT", "IDENTITY", False, None),
         Transformation("INDIRECT", "GROUP_BY", False, None),
     )
-    down = loaded.trace("care_packages", None, "downstream")
+    down = chain.trace("care_packages", None, "downstream")
     assert shape(down) == [
         (1, "care_packages.None", "care_research_extract.None", EXTRACT, summary_extract,
          ("person.id.pseudonymous", "person.special.health")),
@@ -116,23 +116,23 @@ def test_dataset_downstream_and_upstream(loaded: LineageStore) -> None:
         ("diagnosis", "person.special.health"),
         ("postcode", "person.quasi"),
     ]
-    up = loaded.trace("care_statistics", None, "upstream")
+    up = chain.trace("care_statistics", None, "upstream")
     assert [(h.depth, h.from_dataset, h.to_dataset) for h in up] == [
         (1, "care_research_extract", "care_statistics"),
         (2, "care_packages", "care_research_extract"),
     ]
-    assert loaded.trace("care_packages", None, "upstream") == []
+    assert chain.trace("care_packages", None, "upstream") == []
 
 
-def test_depth_limit(loaded: LineageStore) -> None:
-    assert [h.depth for h in loaded.trace("care_packages", "nhs_number", depth=1)] == [1]
-    assert [h.depth for h in loaded.trace("care_packages", depth=1)] == [1]
-    assert loaded.trace("care_packages", "nhs_number", depth=0) == []
-    assert len(loaded.trace("care_statistics", "people", "upstream", depth=1)) == 2
+def test_depth_limit(chain: LineageStore) -> None:
+    assert [h.depth for h in chain.trace("care_packages", "nhs_number", depth=1)] == [1]
+    assert [h.depth for h in chain.trace("care_packages", depth=1)] == [1]
+    assert chain.trace("care_packages", "nhs_number", depth=0) == []
+    assert len(chain.trace("care_statistics", "people", "upstream", depth=1)) == 2
     with pytest.raises(ValueError, match="depth"):
-        loaded.trace("care_packages", depth=-1)
+        chain.trace("care_packages", depth=-1)
     with pytest.raises(ValueError, match="direction"):
-        loaded.trace("care_packages", direction="sideways")  # type: ignore[arg-type]
+        chain.trace("care_packages", direction="sideways")  # type: ignore[arg-type]
 
 
 def test_cycles_end(store: LineageStore, build_event: Build) -> None:
@@ -159,7 +159,7 @@ def test_cycles_end(store: LineageStore, build_event: Build) -> None:
         )
     )
     for direction in ("downstream", "upstream"):
-        hops = store.trace("x", "a", direction)  # type: ignore[arg-type]
+        hops = store.trace("x", "a", direction)
         assert sorted((h.depth, h.from_dataset, h.to_dataset) for h in hops) == [
             (1, "x", "y") if direction == "downstream" else (1, "y", "x"),
             (2, "y", "x") if direction == "downstream" else (2, "x", "y"),
@@ -199,22 +199,22 @@ def test_diamond_expands_each_column_once(store: LineageStore, build_event: Buil
     ]
 
 
-def test_unknown_names_suggest_close_matches(loaded: LineageStore) -> None:
+def test_unknown_names_suggest_close_matches(chain: LineageStore) -> None:
     with pytest.raises(UnknownNameError) as raised:
-        loaded.trace("care_package", "nhs_number")
+        chain.trace("care_package", "nhs_number")
     assert raised.value.kind == "dataset"
     assert raised.value.close_matches[0] == "care_packages"
     assert "unknown dataset 'care_package'" in str(raised.value)
     assert "did you mean 'care_packages'" in str(raised.value)
     with pytest.raises(UnknownNameError) as raised:
-        loaded.trace("care_packages", "nhs_numbr")
+        chain.trace("care_packages", "nhs_numbr")
     assert (raised.value.kind, raised.value.name) == ("column", "care_packages.nhs_numbr")
     assert raised.value.close_matches == ["care_packages.nhs_number"]
     with pytest.raises(UnknownNameError):
-        loaded.columns("nothing_like_it")
+        chain.columns("nothing_like_it")
     with pytest.raises(UnknownNameError):
-        loaded.runs("care_statistic")
-    assert loaded.dataset("care_statistic") is None
+        chain.runs("care_statistic")
+    assert chain.dataset("care_statistic") is None
 
 
 def test_qualified_and_ambiguous_names(loaded: LineageStore, build_event: Build) -> None:
