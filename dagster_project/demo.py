@@ -84,6 +84,7 @@ def run_demo(
         result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
             instance=instance,
             raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             tags={
                 "tagtrail/launched_by": getpass.getuser(),
                 **({"tagtrail/defect": defect} if defect else {}),
