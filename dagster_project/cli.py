@@ -152,18 +152,12 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _tags(args: argparse.Namespace) -> int:
     from lineage.render import render_tags
-    from lineage.store.errors import UnknownNameError
 
     with _open_store(args) as store:
+        columns = store.columns(args.dataset)  # an unknown name raises, with close matches
         record = store.dataset(args.dataset)
-        if record is None:
-            import difflib
-
-            known = [d.name for d in store.datasets()]
-            raise UnknownNameError(
-                "dataset", args.dataset, difflib.get_close_matches(args.dataset, known, n=3)
-            )
-        print(render_tags(record, store.columns(args.dataset)))
+        assert record is not None
+        print(render_tags(record, columns))
     return 0
 
 

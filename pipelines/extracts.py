@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.model import ColumnType, Dataset
+from pipelines.store import atomic_write
 
 DTYPES: dict[ColumnType, str] = {
     ColumnType.STRING: "string",
@@ -45,11 +44,7 @@ def extract_path(home: Path, department: str, dataset: str) -> Path:
 def write_extract(home: Path, department: str, dataset: str, frame: pd.DataFrame) -> Path:
     """Write an extract atomically: readers see the old file or the new one, never half of one."""
     path = extract_path(home, department, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
-        frame.to_csv(fh, index=False, date_format="%Y-%m-%d")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,17 +15,26 @@ def dataset_path(home: Path, department: str, dataset: str) -> Path:
     return Path(home) / "datasets" / department / f"{dataset}.parquet"
 
 
-def write_dataset(path: Path, frame: pd.DataFrame) -> None:
-    """Replace the file at ``path`` atomically: a failed write leaves the previous version intact."""
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temporary file beside it, then rename it into place.
+
+    Readers see the old file or the new one, never half of one; a failed write leaves the
+    previous version intact and no temporary file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        frame.to_parquet(tmp, index=False)
+        write(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_dataset(path: Path, frame: pd.DataFrame) -> None:
+    """Replace the published dataset at ``path`` atomically."""
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def read_dataset(path: Path) -> pd.DataFrame:
