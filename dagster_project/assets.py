@@ -9,16 +9,16 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from dagster_project import gate, metadata
-from dagster_project.lineage import AssetRun
-from dagster_project.resources import PseudonymKey, TagtrailSettings
+from dagster_project import controls, gate, metadata
+from dagster_project.enforce import run_flow
+from dagster_project.lineage import AssetRun, launch_of
+from dagster_project.resources import TagtrailSettings
 from expectations import GateResult
 from lineage.propagation import Computed
 from pipelines.estate import Estate
-from pipelines.extracts import ContractError, conform, extract_path, read_extract
-from pipelines.model import Flow
-from pipelines.taxonomy import Masking, identifiability
-from pipelines.transform import MissingKeyError, TransformContext
+from pipelines.extracts import ContractError, extract_path, read_extract
+from pipelines.policy.result import ControlResult
+from pipelines.taxonomy import identifiability
 
 RESOURCE_KEYS = {"settings", "pseudonym_key", "lineage"}
 
@@ -61,7 +61,7 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
         metadata=provenance,
         tags=tags,
         code_version=metadata.code_version(estate, name),
-        check_specs=gate.check_specs(key, ds),
+        check_specs=[*controls.control_specs(estate, name, key), *gate.check_specs(key, ds)],
         output_required=False,
         required_resource_keys=RESOURCE_KEYS,
     )
@@ -73,20 +73,25 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
             context.run_id,
             context.job_name,
             context.resources.lineage.emitter,
+            launch_of(context),
         )
         run.emit("START")
         finished = False
         try:
-            frame, result = _validated(context, estate, name, inputs)
-            gate_result, warn_result = gate.check_results(result)
-            yield gate_result
-            yield warn_result
-            if not gate_result.passed:
-                run.emit("FAIL", gate=result, error_message=gate_result.description)
+            if flow is None:
+                frame, result = _source(context, estate, name)
+                report = None
+            else:
+                outcome = run_flow(context, estate, computed, flow, inputs)
+                frame, result, report = outcome.frame, outcome.gate, outcome.report
+                yield from (controls.check_result(r) for r in report.results)
+            yield from gate.check_results(result) if result else gate.not_evaluated()
+            halting = [r for r in report.results if r.halts] if report else []
+            if result is None or not result.passed or halting or frame is None:
+                message = _halt_message(name, result, halting)
+                run.emit("FAIL", gate=result, error_message=message, controls=report)
                 finished = True
-                context.log.error(
-                    f"{name}: held back by its quality gate. {gate_result.description}"
-                )
+                context.log.error(f"{name}: held back. {message}")
                 return
             yield dg.Output(
                 frame,
@@ -98,7 +103,13 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                     else len(frame),
                 },
             )
-            run.emit("COMPLETE", gate=result, row_count=len(frame), lifecycle="OVERWRITE")
+            run.emit(
+                "COMPLETE",
+                gate=result,
+                row_count=len(frame),
+                lifecycle="OVERWRITE",
+                controls=report,
+            )
             finished = True
         except Exception as exc:
             if not finished:
@@ -112,19 +123,15 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
     return _asset
 
 
-def _validated(
-    context: dg.AssetExecutionContext, estate: Estate, name: str, inputs: dict[str, pd.DataFrame]
+def _source(
+    context: dg.AssetExecutionContext, estate: Estate, name: str
 ) -> tuple[pd.DataFrame, GateResult]:
-    """The dataset's data and its gate result; nothing is written here."""
+    """A source extract's data and its gate result; nothing is written here."""
     ds = estate.datasets[name]
-    flow = estate.producer(name)
     settings: TagtrailSettings = context.resources.settings
+    path = extract_path(settings.resolved_home(), estate.dataset_owner[name], name)
     try:
-        if flow is None:
-            path = extract_path(settings.resolved_home(), estate.dataset_owner[name], name)
-            frame, conformance = read_extract(path, ds)
-        else:
-            frame, conformance = conform(_run_transform(context, estate, flow, inputs), ds)
+        frame, conformance = read_extract(path, ds)
     except ContractError as exc:
         return pd.DataFrame(), gate.contract_failure(ds, estate.suites[name], str(exc))
     except FileNotFoundError as exc:
@@ -134,32 +141,16 @@ def _validated(
     return frame, gate.evaluate(frame, conformance, ds, estate.suites[name])
 
 
+def _halt_message(name: str, result: GateResult | None, halting: list[ControlResult]) -> str:
+    """Why the dataset was held back: the failed controls, then the failed gate."""
+    parts = [f"{r.control} failed: {r.summary}" for r in halting]
+    if result is not None and not result.passed:
+        parts.append(gate.summary(result))
+    return "; ".join(parts) or f"{name} was not produced"
+
+
 def _failure_text(exc: Exception) -> str:
     """What the lineage record says about a failure; free-form library errors may quote data."""
     if isinstance(exc, dg.Failure) and exc.description:
         return exc.description
     return f"{type(exc).__name__}: the step failed; details are in the Dagster run log"
-
-
-def _run_transform(
-    context: dg.AssetExecutionContext, estate: Estate, flow: Flow, inputs: dict[str, pd.DataFrame]
-) -> pd.DataFrame:
-    settings: TagtrailSettings = context.resources.settings
-    key_resource: PseudonymKey = context.resources.pseudonym_key
-    needs_key = any(d.masking is Masking.KEYED_HASH for d in flow.columns.values())
-    key = key_resource.load(settings.resolved_home()) if needs_key else None
-    ctx = TransformContext(
-        flow=flow.name,
-        as_of=settings.reference_date(),
-        min_cell_count=estate.agreements[flow.agreement].disclosure.min_cell_count,
-        _key=key,
-    )
-    try:
-        out = estate.transforms[flow.name](ctx, **inputs)
-    except MissingKeyError as exc:
-        raise dg.Failure(description=str(exc)) from None
-    if not isinstance(out, pd.DataFrame):
-        raise dg.Failure(
-            description=f"transform {flow.transform} returned {type(out).__name__}, not a pandas DataFrame"
-        )
-    return out

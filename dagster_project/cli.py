@@ -18,6 +18,16 @@ from pipelines.yamlfile import DeclarationError
 
 EXIT_HALTED = 1
 EXIT_USAGE = 2
+# lineage.store.AUDIT_KINDS, spelled out so that building the parser does not import the store
+# (tests/lineage/test_audit_cli.py checks they are equal).
+AUDIT_KINDS = (
+    "run_started",
+    "run_completed",
+    "run_failed",
+    "control_failed",
+    "retention_purge",
+    "opt_out_exclusion",
+)
 
 
 class UsageError(Exception):
@@ -78,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         ("trace", "follow a dataset or column hop by hop through the recorded lineage"),
         ("tags", "show each column's privacy tags and why it has them"),
         ("events", "print the stored OpenLineage events as NDJSON, exactly as emitted"),
+        ("audit", "list audit records: launches, outcomes, failed controls, purges, opt-outs"),
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument(
@@ -98,11 +109,24 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--depth", type=_positive, default=None, help="at most N hops")
         elif name == "tags":
             cmd.add_argument("dataset", metavar="DATASET")
+        elif name == "audit":
+            _audit_options(cmd)
         else:
             cmd.add_argument(
                 "--run", default=None, help="an OpenLineage run id or a Dagster run id"
             )
     return p
+
+
+def _audit_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--dataset", default=None, help="only this dataset (bare or namespace/name)")
+    cmd.add_argument("--department", default=None, help="only datasets this department owns")
+    cmd.add_argument("--agreement", default=None, help="only runs under this agreement id")
+    cmd.add_argument("--kind", choices=AUDIT_KINDS, default=None, help="only this kind of record")
+    when = "YYYY-MM-DD (midnight UTC) or an ISO date-time (UTC unless it has an offset)"
+    cmd.add_argument("--since", default=None, help=f"from this time, inclusive: {when}")
+    cmd.add_argument("--until", default=None, help=f"before this time, exclusive: {when}")
+    cmd.add_argument("--json", action="store_true", help="one JSON object per record (NDJSON)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trace": _trace,
         "tags": _tags,
         "events": _events,
+        "audit": _audit,
     }
     try:
         return commands[args.command](args)
@@ -165,6 +190,45 @@ def _events(args: argparse.Namespace) -> int:
     with _open_store(args) as store:
         for raw in store.events(args.run):
             sys.stdout.write(raw.rstrip("\n") + "\n")
+    return 0
+
+
+def _moment(option: str, text: str | None) -> dt.datetime | None:
+    """``--since``/``--until``: a date is midnight UTC, a date-time without offset is UTC."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} '{text}' is not a date (YYYY-MM-DD) or an ISO date-time "
+            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
+        ) from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import json
+
+    from lineage.render import render_audit
+
+    since, until = _moment("--since", args.since), _moment("--until", args.until)
+    if since is not None and until is not None and since >= until:
+        raise UsageError(f"--since {args.since} must be before --until {args.until}")
+    with _open_store(args) as store:
+        records = store.audit(
+            dataset=args.dataset,
+            department=args.department,
+            agreement=args.agreement,
+            kind=args.kind,
+            since=since,
+            until=until,
+        )
+    if args.json:
+        for record in records:
+            print(json.dumps(record.as_json(), ensure_ascii=False))
+    else:
+        print(render_audit(records))
     return 0
 
 

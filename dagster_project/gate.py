@@ -156,6 +156,29 @@ def check_results(result: GateResult) -> tuple[dg.AssetCheckResult, dg.AssetChec
     return gate, warn
 
 
+def summary(result: GateResult) -> str:
+    """The blocking gate's one-line description: what failed, with row counts."""
+    return _summary(result.failed_critical, "critical", result)
+
+
+def not_evaluated() -> tuple[dg.AssetCheckResult, dg.AssetCheckResult]:
+    """Gate results for data that never existed because a privacy control halted the flow first.
+
+    Not passed (nothing was shown to hold) but at WARN severity, so the halt has one reason.
+    """
+    text = "Not evaluated: a privacy control halted the flow before there was data to validate."
+    return tuple(  # type: ignore[return-value]
+        dg.AssetCheckResult(
+            check_name=name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=text,
+            metadata={"evaluated": False},
+        )
+        for name in (GATE_CHECK, WARN_CHECK)
+    )
+
+
 def _summary(failed: Sequence[ExpectationOutcome], level: str, result: GateResult) -> str:
     if not failed:
         return f"All {level} expectations passed on {result.row_count} rows."

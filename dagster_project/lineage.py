@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,12 +12,32 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from expectations import GateResult
+from lineage.control_facets import ControlsReport, Launch
 from lineage.emit import Emitter, configured_client
 from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
 
 _RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
+LAUNCHED_BY_TAGS = ("tagtrail/launched_by", "user", "dagster/user")
+
+
+def launch_of(context: dg.AssetExecutionContext) -> Launch:
+    """Who launched this Dagster run and when.
+
+    The first of the run tags ``tagtrail/launched_by``, ``user`` (set by Dagster+ for runs
+    launched in its UI) and ``dagster/user``; otherwise the operating-system user of the process
+    running the step.
+    """
+    record = context.instance.get_run_record_by_id(context.run_id)
+    at = record.create_timestamp if record is not None else dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    tags = context.run.tags
+    for tag in LAUNCHED_BY_TAGS:
+        if tags.get(tag):
+            return Launch(tags[tag], "run_tag", at, context.run_id)
+    return Launch(getpass.getuser(), "os_user", at, context.run_id)
 
 
 class LineageResource(dg.ConfigurableResource):  # type: ignore[misc]
@@ -58,6 +79,7 @@ class AssetRun:
     dagster_run_id: str
     job_name: str
     emitter: Emitter
+    launch: Launch | None = None
 
     @property
     def run_id(self) -> str:
@@ -71,6 +93,7 @@ class AssetRun:
         row_count: int | None = None,
         error_message: str | None = None,
         lifecycle: str | None = None,
+        controls: ControlsReport | None = None,
     ) -> None:
         from lineage.events import build_event
 
@@ -88,5 +111,7 @@ class AssetRun:
                 row_count=row_count,
                 error_message=error_message,
                 lifecycle=lifecycle,
+                launch=self.launch,
+                controls=controls,
             )
         )

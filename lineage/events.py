@@ -39,6 +39,14 @@ from openlineage.client.generated import (
 from openlineage.client.serde import Serde
 
 from expectations.results import GateResult
+from lineage.control_facets import (
+    AUDIT_KEY,
+    CONTROLS_KEY,
+    ControlsReport,
+    Launch,
+    audit_facet,
+    controls_facet,
+)
 from lineage.facets import (
     FACET_KEY,
     assertions_facet,
@@ -86,6 +94,8 @@ def build_event(
     error_message: str | None = None,
     producer: str = PRODUCER,
     lifecycle: str | None = None,
+    launch: Launch | None = None,
+    controls: ControlsReport | None = None,
 ) -> RunEvent:
     """The START, COMPLETE or FAIL event of the run that materialises ``dataset``.
 
@@ -93,7 +103,8 @@ def build_event(
     ``outputStatistics`` on COMPLETE; ``lifecycle`` (an OpenLineage lifecycle state such as
     ``OVERWRITE``) adds ``lifecycleStateChange``; FAIL always carries ``errorMessage``.
     ``event_time`` must be timezone-aware. ``error_message`` is sent as given: it must not quote
-    data values.
+    data values. ``launch`` adds the ``tagtrail_audit`` run facet; ``controls`` (on COMPLETE and
+    FAIL) the ``tagtrail_controls`` output facet.
     """
     state = RunState(event_type)
     if state not in (RunState.START, RunState.COMPLETE, RunState.FAIL):
@@ -112,6 +123,14 @@ def build_event(
             producer=producer,
         ),
     }
+    if launch is not None:
+        run_facets[AUDIT_KEY] = audit_facet(
+            launch,
+            department=owner,
+            agreement=flow.agreement if flow else None,
+            purpose=flow.purpose if flow else None,
+            producer=producer,
+        )
     if state is RunState.FAIL:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error_message or gate_message(gate),
@@ -127,6 +146,8 @@ def build_event(
     extra: dict[str, Any] = {}
     if finished and gate is not None:
         extra["dataQualityAssertions"] = assertions_facet(gate, producer=producer)
+    if finished and controls is not None:
+        extra[CONTROLS_KEY] = controls_facet(controls, producer=producer)
     if lifecycle is not None:
         state_change = lifecycle_state_change_dataset.LifecycleStateChange(lifecycle)
         extra["lifecycleStateChange"] = (

@@ -1,10 +1,22 @@
-"""Plain-text views of the lineage store for the command line: traces and tag explanations."""
+"""Plain-text views of the lineage store for the command line: traces, tags and audit records."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from lineage.store.records import ColumnRecord, DatasetRecord, Hop, TagRecord
+from lineage.store.records import AuditRecord, ColumnRecord, DatasetRecord, Hop, TagRecord
+
+AUDIT_COLUMNS = (
+    "time (UTC)",
+    "kind",
+    "dataset",
+    "department",
+    "agreement",
+    "purpose",
+    "launched by",
+    "what",
+)
 
 
 def _where(dataset: str, column: str | None, department: str | None) -> str:
@@ -81,3 +93,76 @@ def render_tags(dataset: DatasetRecord, columns: Sequence[ColumnRecord]) -> str:
                     f"      from {origin} via {' -> '.join(a.path)}; rules {' -> '.join(a.rules)}"
                 )
     return "\n".join(lines)
+
+
+def render_audit(records: Sequence[AuditRecord]) -> str:
+    """Audit records as a plain-text table, one line each, with a one-line summary of details."""
+    if not records:
+        return "no audit records match"
+    rows = [
+        (
+            r.at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.kind,
+            r.dataset,
+            r.department,
+            r.agreement or "-",
+            r.purpose or "-",
+            r.launched_by or "-",
+            audit_summary(r),
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [AUDIT_COLUMNS, *rows]) for i in range(len(AUDIT_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [AUDIT_COLUMNS, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(value: Any, length: int = 8) -> str:
+    text = str(value) if value is not None else "?"
+    return text if len(text) <= length else text[:length] + "\u2026"
+
+
+def _number(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
+def audit_summary(record: AuditRecord) -> str:
+    """What an audit record says, in one line (``purged 12 rows (keys sha256 ab12cd34…)``)."""
+    d = record.details
+    if record.kind == "run_started":
+        via = f" via {d['launchedVia']}" if d.get("launchedVia") else ""
+        return f"started{via} (dagster run {_short(record.dagster_run_id)})"
+    if record.kind in ("run_completed", "run_failed"):
+        text = "completed" if record.kind == "run_completed" else "failed"
+        if d.get("outputRows") is not None:
+            text += f", {_number(d['outputRows'])} rows"
+        if d.get("errorMessage"):
+            text += f": {' '.join(str(d['errorMessage']).split())}"
+        notes = [
+            f"{label}: {', '.join(map(str, d[key]))}"
+            for key, label in (("failedControls", "controls failed"), ("notEvaluated", "not run"))
+            if d.get(key)
+        ]
+        return text + (f" ({'; '.join(notes)})" if notes else "")
+    if record.kind == "control_failed":
+        severity = (
+            "" if d.get("severity") == "error" else f" ({d.get('severity') or 'no severity'})"
+        )
+        summary = f": {d['summary']}" if d.get("summary") else ""
+        return f"{d.get('control', '?')} failed{severity}{summary}"
+    if record.kind == "retention_purge":
+        cutoff = f" dated before {d['cutoff']}" if d.get("cutoff") else ""
+        return (
+            f"purged {_number(d.get('purged'))} rows{cutoff} "
+            f"(keys sha256 {_short(d.get('purgedKeysSha256'))})"
+        )
+    if record.kind == "opt_out_exclusion":
+        return (
+            f"excluded {_number(d.get('excluded'))} of register {d.get('register', '?')} "
+            f"v{_short(d.get('registerVersion'))} ({_number(d.get('registerSize'))} people)"
+        )
+    return ", ".join(f"{key}={value}" for key, value in d.items())

@@ -184,12 +184,14 @@ class _Loader:
         known = ", ".join(sorted(pool)) or "none declared"
         return f"unknown {kind} '{name}'{_close(name, pool)}; declared {kind}s: {known}"
 
+    @staticmethod
+    def _agreement_index(src: SourceFile, agreement_id: str) -> int:
+        return next(i for i, a in enumerate(src.data["agreements"]) if a.get("id") == agreement_id)
+
     def _check_agreements(self) -> None:
         for agr in self.e.agreements.values():
             src = self.e.declared_in[f"agreement:{agr.id}"].file
-            idx = src.data["agreements"].index(
-                next(a for a in src.data["agreements"] if a.get("id") == agr.id)
-            )
+            idx = self._agreement_index(src, agr.id)
             for party in agr.parties:
                 if party not in self.e.departments:
                     self.fail(
@@ -220,8 +222,6 @@ class _Loader:
             name = getattr(flow, dept_field)
             if name not in self.e.departments:
                 self.fail(src, (dept_field,), self._unknown("department", name))
-        if flow.agreement not in self.e.agreements:
-            self.fail(src, ("agreement",), self._unknown("agreement", flow.agreement))
         for i, ds in enumerate(flow.inputs):
             if ds not in self.e.datasets:
                 self.fail(src, ("inputs", i), self._unknown("dataset", ds))
@@ -251,7 +251,53 @@ class _Loader:
         for i, ind in enumerate(flow.indirect):
             for ref in ind.columns:
                 self._check_ref(src, ("indirect", i, "columns"), flow, ref)
+        self._check_controls(src, flow)
         self._resolve_transform(src, flow)
+
+    def _check_controls(self, src: SourceFile, flow: Flow) -> None:
+        """Columns named by the flow's disclosure, opt-out and retention rules must exist.
+
+        An unknown agreement is not a declaration error: the flow's ``agreement_in_force`` check
+        halts it at run time (and ``tagtrail validate`` reports it), while the other flows run.
+        """
+        if flow.disclosure and (rule := flow.disclosure.k_anonymity):
+            loc: tuple[str | int, ...] = ("disclosure", "k_anonymity")
+            for col in (*rule.quasi_identifiers, rule.unit, rule.sensitive):
+                if col is not None:
+                    self._check_column(src, loc, flow.output, col)
+        if flow.disclosure and (cells := flow.disclosure.small_cells):
+            loc = ("disclosure", "small_cells")
+            for col in (*cells.dimensions, cells.count, cells.suppressed):
+                self._check_column(src, loc, flow.output, col)
+        if flow.opt_out:
+            reg = flow.opt_out.register
+            if reg not in flow.inputs:
+                self.fail(
+                    src,
+                    ("opt_out", "register"),
+                    f"the opt-out register '{reg}' must also be listed in inputs, so the flow "
+                    "waits for its latest version",
+                )
+            elif reg in self.e.datasets:
+                self._check_column(
+                    src, ("opt_out", "register_column"), reg, flow.opt_out.register_column
+                )
+            self._check_ref(src, ("opt_out", "match"), flow, flow.opt_out.match)
+        agr = self.e.agreements.get(flow.agreement)
+        date_column = agr.retention.date_column if agr else None
+        if date_column and date_column not in self.e.datasets[flow.output].column_names:
+            decl = self.e.declared_in[f"agreement:{flow.agreement}"].file
+            self.fail(
+                decl,
+                (
+                    "agreements",
+                    self._agreement_index(decl, flow.agreement),
+                    "retention",
+                    "date_column",
+                ),
+                f"retention.date_column '{date_column}' is not a column of '{flow.output}', "
+                f"the output of flow '{flow.name}' under this agreement",
+            )
 
     def _check_ref(self, src: SourceFile, loc: tuple[str | int, ...], flow: Flow, ref: str) -> None:
         ds, col = ref.split(".", 1)

@@ -190,6 +190,7 @@ class Agreement(_Strict):
     start: dt.date
     end: dt.date
     review: dt.date
+    review_overdue: Literal["warn", "halt"] = "warn"
     disclosure: Disclosure = Disclosure()
 
     @model_validator(mode="after")
@@ -258,6 +259,61 @@ class Indirect(_Strict):
     description: str = ""
 
 
+class KAnonymityRule(_Strict):
+    """Record-level disclosure control: every quasi-identifier combination covers at least k people.
+
+    ``unit`` names the column identifying a person (rows of one person count once); with
+    ``sensitive`` and ``l_diversity`` each class must also hold ``l`` distinct sensitive values.
+    """
+
+    quasi_identifiers: tuple[Name, ...] = Field(min_length=1)
+    unit: Name | None = None
+    sensitive: Name | None = None
+    l_diversity: int | None = Field(default=None, ge=2)
+
+    @model_validator(mode="after")
+    def _l_needs_sensitive(self) -> KAnonymityRule:
+        if (self.sensitive is None) != (self.l_diversity is None):
+            raise ValueError("sensitive and l_diversity are given together or not at all")
+        return self
+
+
+class SmallCellRule(_Strict):
+    """Aggregate disclosure control: the published table's count column and its dimensions."""
+
+    count: Name
+    dimensions: tuple[Name, ...] = Field(min_length=1)
+    suppressed: Name = "suppressed"
+
+
+class FlowDisclosure(_Strict):
+    """Which disclosure control a flow's output must meet (thresholds come from the agreement)."""
+
+    k_anonymity: KAnonymityRule | None = None
+    small_cells: SmallCellRule | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FlowDisclosure:
+        if (self.k_anonymity is None) == (self.small_cells is None):
+            raise ValueError(
+                "give exactly one of k_anonymity (record level) or small_cells (aggregate)"
+            )
+        return self
+
+
+class OptOut(_Strict):
+    """People in ``register`` (matched on ``register_column``) are left out of the flow's input."""
+
+    register_: Name = Field(alias="register")
+    register_column: Name
+    match: ColumnRef
+
+    @property
+    def register(self) -> str:
+        """The register dataset's name."""
+        return self.register_
+
+
 class Flow(_Strict):
     """A declared inter-departmental flow: inputs, output, agreement, purpose and derivations."""
 
@@ -272,6 +328,14 @@ class Flow(_Strict):
     transform: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
     columns: dict[Name, ColumnDerivation]
     indirect: tuple[Indirect, ...] = ()
+    disclosure: FlowDisclosure | None = None
+    opt_out: OptOut | None = None
+
+    @property
+    def transform_inputs(self) -> tuple[str, ...]:
+        """The inputs handed to the transform: every input but the opt-out register."""
+        register = self.opt_out.register if self.opt_out else None
+        return tuple(d for d in self.inputs if d != register)
 
 
 def _close(word: str, choices: object) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipelines import masking
+from pipelines.model import KAnonymityRule
 
 
 class MissingKeyError(RuntimeError):
@@ -25,7 +26,14 @@ class TransformContext:
     flow: str
     as_of: dt.date
     min_cell_count: int = 10
+    k_anonymity: int = 5
+    k_rule: KAnonymityRule | None = None
     _key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a pseudonymisation key is available to this run."""
+        return self._key is not None
 
     def pseudonymise(self, values: pd.Series) -> pd.Series:
         """Keyed-hash (HMAC-SHA-256) pseudonyms: stable for one key, unlinkable without it."""
@@ -39,3 +47,22 @@ class TransformContext:
     def age_band(self, dates_of_birth: pd.Series) -> pd.Series:
         """Age bands on the reference date."""
         return masking.age_band(dates_of_birth, self.as_of)
+
+    def k_anonymise(self, frame: pd.DataFrame, suppress: tuple[str, ...] = ()) -> pd.DataFrame:
+        """``frame`` made k-anonymous on the flow's declared quasi-identifiers by local suppression.
+
+        The agreement's k applies; ``suppress`` names the quasi-identifiers that may be blanked,
+        in order, before rows still in small classes are dropped (see
+        :func:`pipelines.masking.local_suppression`).
+        """
+        if self.k_rule is None:
+            raise ValueError(
+                f"flow '{self.flow}' calls k_anonymise but declares no disclosure.k_anonymity rule"
+            )
+        return masking.local_suppression(
+            frame,
+            self.k_rule.quasi_identifiers,
+            self.k_anonymity,
+            suppress=suppress,
+            unit=self.k_rule.unit,
+        )

@@ -19,9 +19,11 @@ from lineage.store.errors import (
     UnknownNameError,
 )
 from lineage.store.records import (
+    AUDIT_KINDS,
     Agreement,
     Assertion,
     Attribution,
+    AuditRecord,
     ColumnRecord,
     DatasetRecord,
     Direction,
@@ -33,11 +35,13 @@ from lineage.store.records import (
 from lineage.store.store import LineageStore, open_store
 
 __all__ = [
+    "AUDIT_KINDS",
     "URL_VARIABLE",
     "Agreement",
     "AmbiguousNameError",
     "Assertion",
     "Attribution",
+    "AuditRecord",
     "ColumnRecord",
     "DatasetRecord",
     "Direction",

@@ -1,4 +1,4 @@
-"""Writing one event: the raw row, its job and run, the run's datasets, then the derived graph.
+"""Writing one event: the raw row, its job and run, the run's datasets, the graph, audit rows.
 
 Called inside one transaction by :meth:`lineage.store.LineageStore.ingest`; the caller commits
 or rolls back, so an event is either fully indexed or not there at all.
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lineage.store.audit import write_audit
 from lineage.store.derive import refresh_dataset
 from lineage.store.models import Event, Job, Run, RunDataset
 from lineage.store.parse import ParsedEvent
@@ -31,7 +32,8 @@ def state_key(event_type: str, at: datetime) -> tuple[int, datetime, int]:
 
 
 def write_event(session: Session, event: ParsedEvent) -> bool:
-    """Store and index one parsed event; False (and nothing written) if it is already stored."""
+    """Store and index one parsed event (graph and audit records); False (and nothing written)
+    if it is already stored."""
     inserted = session.execute(
         dialect_insert(session, Event)
         .values(
@@ -64,6 +66,7 @@ def write_event(session: Session, event: ParsedEvent) -> bool:
     if was_complete or run.state == "COMPLETE":
         for dataset_id in _affected(session, run.run_id):
             refresh_dataset(session, dataset_id)
+    write_audit(session, inserted, event)
     return True
 
 

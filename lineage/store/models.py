@@ -214,3 +214,27 @@ class ColumnEdge(Base):
     subtype: Mapped[str | None] = mapped_column(String(32))
     masking: Mapped[bool | None] = mapped_column(Boolean)
     description: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """An audit fact derived from one event's ``tagtrail_audit`` and ``tagtrail_controls`` facets.
+
+    Written with the event (see :mod:`lineage.store.audit`); deleting the event deletes them.
+    """
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    dagster_run_id: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(Name)
+    dataset: Mapped[str] = mapped_column(Name, index=True)
+    department: Mapped[str] = mapped_column(String(128), index=True)
+    agreement: Mapped[str | None] = mapped_column(String(128), index=True)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    launched_by: Mapped[str | None] = mapped_column(String(256))
+    launched_at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any]]

@@ -187,3 +187,62 @@ class Hop:
     def tag_names(self) -> tuple[str, ...]:
         """The tag keys at the receiving side, deduplicated, in order."""
         return tuple(dict.fromkeys(t.tag for t in self.tags))
+
+
+AuditKind = Literal[
+    "run_started",
+    "run_completed",
+    "run_failed",
+    "control_failed",
+    "retention_purge",
+    "opt_out_exclusion",
+]
+AUDIT_KINDS: tuple[AuditKind, ...] = (
+    "run_started",
+    "run_completed",
+    "run_failed",
+    "control_failed",
+    "retention_purge",
+    "opt_out_exclusion",
+)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit fact derived from a tagtrail asset run's events (``tagtrail_audit`` facet).
+
+    ``at`` is the event's time, ``dataset`` the output dataset (``namespace`` its namespace) and
+    ``department`` the department owning it; ``agreement`` and ``purpose`` are None for source
+    extracts. ``details`` depends on ``kind``: for ``control_failed``, ``retention_purge`` and
+    ``opt_out_exclusion`` it is the control, retention or opt-out object exactly as emitted.
+    """
+
+    kind: str
+    at: datetime
+    run_id: str
+    dagster_run_id: str
+    namespace: str
+    dataset: str
+    department: str
+    agreement: str | None
+    purpose: str | None
+    launched_by: str | None
+    launched_at: datetime | None
+    details: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as a JSON-safe object (times as ISO 8601 with their UTC offset)."""
+        return {
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "run_id": self.run_id,
+            "dagster_run_id": self.dagster_run_id,
+            "namespace": self.namespace,
+            "dataset": self.dataset,
+            "department": self.department,
+            "agreement": self.agreement,
+            "purpose": self.purpose,
+            "launched_by": self.launched_by,
+            "launched_at": self.launched_at.isoformat() if self.launched_at else None,
+            "details": self.details,
+        }

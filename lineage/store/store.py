@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Final
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from lineage.store import migrate
+from lineage.store.audit import audit_records, check_filters
 from lineage.store.connect import create_store_engine, mask_url, wrap_error
 from lineage.store.errors import URL_VARIABLE, StoreError, UnknownNameError
 from lineage.store.ingest import write_event
@@ -27,7 +29,14 @@ from lineage.store.queries import (
     find_dataset,
     run_records,
 )
-from lineage.store.records import ColumnRecord, DatasetRecord, Direction, Hop, RunRecord
+from lineage.store.records import (
+    AuditRecord,
+    ColumnRecord,
+    DatasetRecord,
+    Direction,
+    Hop,
+    RunRecord,
+)
 from lineage.store.trace import trace_columns, trace_datasets
 
 WRITE_ATTEMPTS: Final = 3
@@ -151,6 +160,36 @@ class LineageStore:
                 return trace_datasets(session, start.id, direction, depth)
             column_id = find_column(session, start, column)
             return trace_columns(session, column_id, start.id, direction, depth)
+
+    def audit(
+        self,
+        *,
+        dataset: str | None = None,
+        department: str | None = None,
+        agreement: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditRecord]:
+        """Audit records matching every filter given, by time (``since`` <= at < ``until``).
+
+        ``dataset`` is bare or ``namespace/name``; an unknown one raises
+        :class:`~lineage.store.errors.UnknownNameError` with close matches. ``kind`` is one of
+        :data:`~lineage.store.records.AUDIT_KINDS`; ``since`` and ``until`` must be
+        timezone-aware. Both mistakes raise :class:`ValueError`.
+        """
+        check_filters(kind, since, until)
+        with self._session("read from") as session:
+            target = find_dataset(session, dataset) if dataset is not None else None
+            return audit_records(
+                session,
+                target,
+                department=department,
+                agreement=agreement,
+                kind=kind,
+                since=since,
+                until=until,
+            )
 
     def close(self) -> None:
         """Release the database connections; the store cannot be used afterwards."""

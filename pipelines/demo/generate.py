@@ -144,6 +144,9 @@ BENEFITS = {
 }
 
 
+OPT_OUT_SHARE = 0.05
+
+
 @dataclass(frozen=True)
 class Population:
     """People and households from which every department's records are drawn."""
@@ -192,14 +195,14 @@ def _weights(k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def inpatient_episodes(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
-    """Hospital spells in the last year, more for older people."""
+    """Hospital spells in the last 18 months, more for older people."""
     p = pop.people
     rate = np.where(p["age"] >= 75, 0.9, np.where(p["age"] >= 65, 0.5, 0.18))
-    counts = rng.poisson(rate)
+    counts = rng.poisson(rate * 1.5)
     rows = p.loc[p.index.repeat(counts)].reset_index(drop=True)
     n = len(rows)
     ref = pd.Timestamp(pop.reference_date)
-    admitted = ref - pd.to_timedelta(rng.integers(0, 365, size=n), unit="D")
+    admitted = ref - pd.to_timedelta(rng.integers(0, 548, size=n), unit="D")
     stay = pd.to_timedelta(rng.geometric(0.18, size=n), unit="D")
     needs_care = rng.random(n) < np.where(rows["age"] >= 65, 0.25, 0.04)
     return pd.DataFrame(
@@ -299,11 +302,26 @@ def benefit_claims(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
+def national_data_opt_out(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
+    """About one person in twenty has opted out of research and planning use."""
+    rows = pop.people.loc[rng.random(len(pop.people)) < OPT_OUT_SHARE].reset_index(drop=True)
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "opt_out_id": [f"OO{500000 + i}" for i in range(n)],
+            "nhs_number": rows["nhs_number"],
+            "recorded_on": pd.Timestamp(pop.reference_date)
+            - pd.to_timedelta(rng.integers(1, 5 * 365, size=n), unit="D"),
+        }
+    )
+
+
 SOURCES = {
     ("health", "inpatient_episodes"): inpatient_episodes,
     ("social_care", "care_packages"): care_packages,
     ("housing", "tenancies"): tenancies,
     ("benefits", "benefit_claims"): benefit_claims,
+    ("health", "national_data_opt_out"): national_data_opt_out,
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from dagster_project import controls
 from dagster_project.demo import DemoReport, dagster_home, run_demo
 from dagster_project.gate import GATE_CHECK, WARN_CHECK
 from pipelines.demo import DEMO_ESTATE
@@ -119,7 +120,7 @@ def test_asset_definitions_carry_owners_groups_and_kinds() -> None:
         assert {"pandas", "parquet"} <= set(node.kinds)
         assert node.description == ESTATE.datasets[name].description
         check_keys = {k.name for k in node.check_keys}
-        assert check_keys == {GATE_CHECK, WARN_CHECK}
+        assert check_keys == {GATE_CHECK, WARN_CHECK, *controls.applicable(ESTATE, name)}
 
 
 CRITICAL = [d for d in DEFECTS.values() if d.check == GATE_CHECK]

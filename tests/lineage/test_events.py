@@ -233,7 +233,7 @@ def test_flow_output_event(lineage_golden: Callable[[str, Any], None]) -> None:
     step = people[0]["transformations"][0]
     assert (step["type"], step["subtype"], step["masking"]) == ("DIRECT", "AGGREGATION", True)
     grouped = {f["field"]: f["transformations"] for f in out["columnLineage"]["dataset"]}
-    assert set(grouped) == {"start_year", "postcode_district", "age_band", "service_type"}
+    assert set(grouped) == {"postcode_district", "age_band"}
     assert grouped["age_band"][0]["subtype"] == "GROUP_BY"
     tag = next(t for t in out["tags"]["tags"] if t["field"] == "people")
     assert tag == {
@@ -298,7 +298,7 @@ def test_fail_event_explains_the_failure() -> None:
     assert error["programmingLanguage"] == "python"
     assert error["message"] == (
         "publication gate failed: 1 critical expectation(s): "
-        "expect_column_values_to_be_in_set on postcode_district"
+        "expect_column_values_to_be_in_set on age_band"
     )
     assert "outputFacets" not in ev["outputs"][0] or not ev["outputs"][0]["outputFacets"]
     ev = event("FAIL", "care_statistics", error_message="transform raised KeyError")

@@ -49,15 +49,55 @@ def test_demo_estate_is_valid() -> None:
             id="unknown-tag",
         ),
         pytest.param(
-            "flows/discharge_notifications.yaml",
-            "agreement: DSA-HLT-ASC-01",
-            "agreement: DSA-HLT-ASC-99",
+            "flows/care_research_extract.yaml",
+            "match: care_packages.nhs_number",
+            "match: care_packages.nhs_numbr",
             [
-                r"flows/discharge_notifications\.yaml, line \d+: agreement",
-                "unknown agreement 'DSA-HLT-ASC-99'",
-                "declared agreements: DSA-",
+                r"flows/care_research_extract\.yaml, line \d+: opt_out\.match",
+                "dataset 'care_packages' has no column 'nhs_numbr'",
+                "did you mean 'nhs_number'",
             ],
-            id="unknown-agreement",
+            id="opt-out-unknown-column",
+        ),
+        pytest.param(
+            "flows/care_research_extract.yaml",
+            "inputs: [care_packages, national_data_opt_out]",
+            "inputs: [care_packages]",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: opt_out\.register",
+                "must also be listed in inputs",
+            ],
+            id="opt-out-register-not-an-input",
+        ),
+        pytest.param(
+            "flows/care_research_extract.yaml",
+            "quasi_identifiers: [age_band, sex, postcode_district]",
+            "quasi_identifiers: [age_band, gender, postcode_district]",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: disclosure\.k_anonymity",
+                "dataset 'care_research_extract' has no column 'gender'",
+            ],
+            id="k-anonymity-unknown-quasi-identifier",
+        ),
+        pytest.param(
+            "agreements.yaml",
+            "date_column: admission_month}",
+            "date_column: admission_date}",
+            [
+                r"agreements\.yaml, line \d+: agreements\[DSA-HLT-RES-05\]\.retention\.date_column",
+                "'admission_date' is not a column of 'admissions_research_extract'",
+            ],
+            id="retention-date-column-not-in-output",
+        ),
+        pytest.param(
+            "agreements.yaml",
+            "    review: 2027-12-31\n",
+            "    review: 2027-12-31\n    review_overdue: sometimes\n",
+            [
+                r"agreements\.yaml, line \d+: agreements\[DSA-HLT-ASC-01\]\.review_overdue",
+                "'warn' or 'halt'",
+            ],
+            id="review-overdue-not-warn-or-halt",
         ),
         pytest.param(
             "flows/households_at_risk.yaml",
@@ -193,8 +233,8 @@ def test_duplicate_dataset_across_files(estate_copy: Path) -> None:
 def test_dependency_cycle(estate_copy: Path) -> None:
     _edit(
         estate_copy / "flows" / "care_research_extract.yaml",
-        "inputs: [care_packages]",
-        "inputs: [care_packages, care_statistics]",
+        "inputs: [care_packages, national_data_opt_out]",
+        "inputs: [care_packages, national_data_opt_out, care_statistics]",
     )
     message = _error(estate_copy)
     assert "flows form a cycle" in message
@@ -240,12 +280,24 @@ def test_missing_suite_and_suite_naming_unknown_column(estate_copy: Path, tmp_pa
 def test_every_problem_is_reported_at_once(estate_copy: Path) -> None:
     _edit(
         estate_copy / "flows" / "discharge_notifications.yaml",
-        "agreement: DSA-HLT-ASC-01",
-        "agreement: NOPE-1",
+        "inputs: [inpatient_episodes]",
+        "inputs: [inpatient_episode]",
     )
     _edit(estate_copy / "flows" / "care_statistics.yaml", "owner: research", "owner: nobody")
     message = _error(estate_copy)
-    assert "unknown agreement 'NOPE-1'" in message and "unknown department 'nobody'" in message
+    assert "unknown dataset 'inpatient_episode'" in message
+    assert "unknown department 'nobody'" in message
+
+
+def test_unknown_agreement_is_left_to_the_run_time_check(estate_copy: Path) -> None:
+    """One flow naming a missing agreement must not stop the others from loading and running."""
+    _edit(
+        estate_copy / "flows" / "discharge_notifications.yaml",
+        "agreement: DSA-HLT-ASC-01",
+        "agreement: DSA-HLT-ASC-99",
+    )
+    estate = load_estate(estate_copy)
+    assert estate.flows["discharge_notifications"].agreement == "DSA-HLT-ASC-99"
 
 
 def test_cli_validate_reports_mistake_without_traceback(estate_copy: Path) -> None:

@@ -7,10 +7,14 @@ from pipelines.transform import TransformContext
 
 
 def transform(ctx: TransformContext, inpatient_episodes: pd.DataFrame) -> pd.DataFrame:
-    """Spells with keyed-hash person keys, age bands, months and ICD-10 chapters."""
+    """Spells with keyed-hash person keys, age bands, months and ICD-10 chapters, k-anonymised.
+
+    Spells of people in a combination of age band and sex shared by fewer than k people are left
+    out.
+    """
     ep = inpatient_episodes
     stay = pd.to_datetime(ep["discharge_date"]) - pd.to_datetime(ep["admission_date"])
-    return pd.DataFrame(
+    extract = pd.DataFrame(
         {
             "record_id": ctx.pseudonymise(ep["episode_id"]),
             "person_key": ctx.pseudonymise(ep["nhs_number"]),
@@ -20,4 +24,5 @@ def transform(ctx: TransformContext, inpatient_episodes: pd.DataFrame) -> pd.Dat
             "length_of_stay_days": stay.dt.days.astype("Int64"),
             "diagnosis_chapter": masking.icd10_chapter(ep["primary_diagnosis"]),
         }
-    ).sort_values("record_id", ignore_index=True)
+    )
+    return ctx.k_anonymise(extract).sort_values("record_id", ignore_index=True)

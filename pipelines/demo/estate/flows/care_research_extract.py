@@ -7,9 +7,13 @@ from pipelines.transform import TransformContext
 
 
 def transform(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFrame:
-    """Direct identifiers replaced by keyed hashes; quasi-identifiers generalised."""
+    """Direct identifiers replaced by keyed hashes; quasi-identifiers generalised, then k-anonymised.
+
+    Where a combination of age band, sex and district covers fewer than k people, the district
+    is withheld; records still too rare are left out.
+    """
     cp = care_packages
-    return pd.DataFrame(
+    extract = pd.DataFrame(
         {
             "record_id": ctx.pseudonymise(cp["package_id"]),
             "person_key": ctx.pseudonymise(cp["nhs_number"]),
@@ -24,4 +28,7 @@ def transform(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFram
             ),
             "start_year": pd.to_datetime(cp["start_date"]).dt.year.astype("Int64"),
         }
-    ).sort_values("record_id", ignore_index=True)
+    )
+    return ctx.k_anonymise(extract, suppress=("postcode_district",)).sort_values(
+        "record_id", ignore_index=True
+    )

@@ -1,0 +1,191 @@
+"""One flow run with its privacy controls enforced, in order, before anything is stored.
+
+1. ``agreement_in_force``: a flow outside its agreement does not run its transform at all.
+2. The opt-out register is applied to the matched input before the transform sees it.
+3. The transform runs; ``minimisation`` checks its columns before they are even typed.
+4. The retention purge drops rows past the agreement's period and ``retention`` verifies it.
+5. ``pseudonymisation``, ``disclosure_control`` and ``opt_outs`` check the output.
+6. The quality gate validates it.
+
+Anything that halts leaves the later controls "not evaluated" and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project import controls, gate
+from dagster_project.resources import PseudonymKey, TagtrailSettings
+from expectations import GateResult
+from lineage.control_facets import ControlsReport
+from lineage.propagation import Computed
+from pipelines.estate import Estate
+from pipelines.extracts import ContractError, conform
+from pipelines.model import Flow
+from pipelines.policy.agreement import check_agreement
+from pipelines.policy.disclosure_check import check_disclosure
+from pipelines.policy.identifiers import check_pseudonymisation
+from pipelines.policy.minimisation import check_minimisation
+from pipelines.policy.optout import Exclusion, check_opt_outs, exclude
+from pipelines.policy.result import (
+    AGREEMENT_IN_FORCE,
+    DISCLOSURE_CONTROL,
+    MINIMISATION,
+    OPT_OUTS,
+    PSEUDONYMISATION,
+    RETENTION,
+    ControlResult,
+    not_evaluated,
+)
+from pipelines.policy.retention import Purge, apply_retention, check_retention
+from pipelines.store import dataset_path, read_dataset
+from pipelines.taxonomy import Masking
+from pipelines.transform import MissingKeyError, TransformContext
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    """The frame to store (None when halted before a frame existed), gate and controls."""
+
+    frame: pd.DataFrame | None
+    gate: GateResult | None
+    report: ControlsReport
+
+    @property
+    def halted(self) -> bool:
+        return bool(self.report.halting) or self.gate is None or not self.gate.passed
+
+
+class _Run:
+    def __init__(
+        self,
+        context: dg.AssetExecutionContext,
+        estate: Estate,
+        computed: Computed,
+        flow: Flow,
+        inputs: Mapping[str, pd.DataFrame],
+    ) -> None:
+        self.context, self.estate, self.flow = context, estate, flow
+        self.inputs = dict(inputs)
+        self.settings: TagtrailSettings = context.resources.settings
+        self.as_of = self.settings.reference_date()
+        self.agreement = estate.agreements.get(flow.agreement)
+        self.dataset = estate.datasets[flow.output]
+        self.tags = {c: computed[(flow.output, c)].tags for c in self.dataset.column_names}
+        self.results: dict[str, ControlResult] = {}
+        self.purge: Purge | None = None
+        self.exclusion: Exclusion | None = None
+
+    def outcome(self, frame: pd.DataFrame | None, gate_result: GateResult | None) -> FlowOutcome:
+        halted_by = next((r.control for r in self.results.values() if r.halts), "")
+        ordered = tuple(
+            self.results.get(name)
+            or not_evaluated(
+                name, controls.DESCRIPTIONS[name], f"the flow was halted by {halted_by}"
+            )
+            for name in controls.applicable(self.estate, self.flow.output)
+        )
+        report = ControlsReport(self.as_of, ordered, self.purge, self.exclusion)
+        return FlowOutcome(frame, gate_result, report)
+
+    def halted(self) -> bool:
+        return any(r.halts for r in self.results.values())
+
+    def run(self) -> FlowOutcome:
+        flow, ds = self.flow, self.dataset
+        self.results[AGREEMENT_IN_FORCE] = check_agreement(self.estate, flow, self.as_of, self.tags)
+        if self.halted():
+            return self.outcome(None, None)
+        ctx = self._context()
+        register = self.inputs.get(flow.opt_out.register) if flow.opt_out else None
+        inputs = self.inputs
+        if flow.opt_out and register is not None:
+            reg_pk = self.estate.datasets[flow.opt_out.register].primary_key
+            inputs, self.exclusion = exclude(inputs, flow.opt_out, register, reg_pk)
+        given = {d: inputs[d] for d in flow.transform_inputs}
+        raw = _transform(self.estate, flow, ctx, given)
+        self.results[MINIMISATION] = check_minimisation(self.estate, flow, list(raw.columns))
+        if self.halted():
+            return self.outcome(None, None)
+        has_columns = set(ds.column_names) <= set(map(str, raw.columns))
+        if has_columns and self.agreement is not None and self.agreement.retention.date_column:
+            raw, self.purge = apply_retention(
+                raw, self.agreement, ds.primary_key, self.as_of, self._stored()
+            )
+        try:
+            frame, conformance = conform(raw, ds)
+        except ContractError as exc:
+            suite = self.estate.suites[ds.name]
+            return self.outcome(None, gate.contract_failure(ds, suite, str(exc)))
+        if self.purge is not None:
+            self.results[RETENTION] = check_retention(frame, self.purge)
+        self.results[PSEUDONYMISATION] = check_pseudonymisation(
+            self.estate, flow, frame, given, self.tags
+        )
+        if flow.disclosure is not None:
+            self.results[DISCLOSURE_CONTROL] = check_disclosure(flow, self.agreement, frame)
+        if flow.opt_out and register is not None and self.exclusion is not None:
+            self.results[OPT_OUTS] = check_opt_outs(
+                flow,
+                frame,
+                register,
+                self.exclusion,
+                ds.primary_key,
+                ctx.pseudonymise if ctx.has_key else None,
+            )
+        return self.outcome(
+            frame, gate.evaluate(frame, conformance, ds, self.estate.suites[ds.name])
+        )
+
+    def _context(self) -> TransformContext:
+        key_resource: PseudonymKey = self.context.resources.pseudonym_key
+        needs_key = self.flow.opt_out is not None or any(
+            d.masking is Masking.KEYED_HASH for d in self.flow.columns.values()
+        )
+        key = key_resource.load(self.settings.resolved_home()) if needs_key else None
+        disclosure = self.agreement.disclosure if self.agreement else None
+        return TransformContext(
+            flow=self.flow.name,
+            as_of=self.as_of,
+            min_cell_count=disclosure.min_cell_count if disclosure else 10,
+            k_anonymity=disclosure.k_anonymity if disclosure else 5,
+            k_rule=self.flow.disclosure.k_anonymity if self.flow.disclosure else None,
+            _key=key,
+        )
+
+    def _stored(self) -> pd.DataFrame | None:
+        path = dataset_path(
+            self.settings.resolved_home(),
+            self.estate.dataset_owner[self.flow.output],
+            self.flow.output,
+        )
+        return read_dataset(path) if path.is_file() else None
+
+
+def run_flow(
+    context: dg.AssetExecutionContext,
+    estate: Estate,
+    computed: Computed,
+    flow: Flow,
+    inputs: Mapping[str, pd.DataFrame],
+) -> FlowOutcome:
+    """Run ``flow`` on ``inputs`` with every applicable control; nothing is written here."""
+    return _Run(context, estate, computed, flow, inputs).run()
+
+
+def _transform(
+    estate: Estate, flow: Flow, ctx: TransformContext, inputs: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    try:
+        out = estate.transforms[flow.name](ctx, **inputs)
+    except MissingKeyError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    if not isinstance(out, pd.DataFrame):
+        raise dg.Failure(
+            description=f"transform {flow.transform} returned {type(out).__name__}, not a pandas DataFrame"
+        )
+    return out

@@ -1,0 +1,188 @@
+"""tagtrail's audit run facet and controls dataset facet: who ran a flow, and what it enforced.
+
+``tagtrail_audit`` (run facet, every event of an asset run) says who launched the run, when, and
+under which agreement and purpose. ``tagtrail_controls`` (output dataset facet, COMPLETE and FAIL)
+lists each privacy control's outcome with its rule and counts, the retention purge and the
+opt-out register applied. Neither ever carries a data value; the lineage store turns both into
+audit records. Schemas: ``lineage/schemas/TagtrailAuditRunFacet.json`` and
+``TagtrailControlsDatasetFacet.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import attr
+from openlineage.client.generated.base import DatasetFacet, RunFacet
+from openlineage.client.utils import RedactMixin
+
+from pipelines.policy.optout import Exclusion
+from pipelines.policy.result import ControlResult
+from pipelines.policy.retention import Purge
+
+AUDIT_KEY: Final = "tagtrail_audit"
+CONTROLS_KEY: Final = "tagtrail_controls"
+_BASE: Final = "https://tagtrail.dev/spec/facets/1-0-0"
+AUDIT_SCHEMA_URL: Final = f"{_BASE}/TagtrailAuditRunFacet.json#/$defs/TagtrailAuditRunFacet"
+CONTROLS_SCHEMA_URL: Final = (
+    f"{_BASE}/TagtrailControlsDatasetFacet.json#/$defs/TagtrailControlsDatasetFacet"
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Who launched a Dagster run and when (``via``: a run tag or the OS user)."""
+
+    by: str
+    via: Literal["run_tag", "os_user"]
+    at: dt.datetime
+    dagster_run_id: str
+
+
+@dataclass(frozen=True)
+class ControlsReport:
+    """Every control's outcome for one flow run, with the purge and opt-out applied."""
+
+    as_of: dt.date
+    results: tuple[ControlResult, ...]
+    purge: Purge | None = None
+    exclusion: Exclusion | None = None
+
+    @property
+    def halting(self) -> tuple[ControlResult, ...]:
+        """The outcomes that halt the flow."""
+        return tuple(r for r in self.results if r.halts)
+
+
+@attr.define
+class TagtrailAuditRunFacet(RunFacet):
+    """Who launched the run, when, and under which agreement and purpose."""
+
+    launchedBy: str
+    launchedVia: str
+    launchedAt: str
+    dagsterRunId: str
+    department: str
+    agreement: str | None = attr.field(default=None)
+    purpose: str | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return AUDIT_SCHEMA_URL
+
+
+@attr.define
+class Control(RedactMixin):
+    """One control's outcome: rule, summary and counts."""
+
+    control: str
+    passed: bool
+    evaluated: bool
+    severity: str
+    rule: str
+    summary: str
+    counts: dict[str, int | str]
+
+
+@attr.define
+class RetentionApplied(RedactMixin):
+    """The retention purge applied before the dataset was stored."""
+
+    rule: str
+    dateColumn: str
+    period: str
+    cutoff: str
+    purged: int
+    previouslyStored: int
+    purgedKeysSha256: str | None = attr.field(default=None)
+
+
+@attr.define
+class OptOutApplied(RedactMixin):
+    """The opt-out register applied to the flow's input."""
+
+    register: str
+    registerVersion: str
+    registerSize: int
+    matchedOn: str
+    excluded: int
+    excludedPeople: int
+
+
+@attr.define
+class TagtrailControlsDatasetFacet(DatasetFacet):
+    """The privacy controls enforced while the dataset was written."""
+
+    asOf: str
+    controls: list[Control]
+    retention: RetentionApplied | None = attr.field(default=None)
+    optOut: OptOutApplied | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return CONTROLS_SCHEMA_URL
+
+
+def audit_facet(
+    launch: Launch,
+    *,
+    department: str,
+    agreement: str | None,
+    purpose: str | None,
+    producer: str,
+) -> TagtrailAuditRunFacet:
+    """The ``tagtrail_audit`` run facet."""
+    return TagtrailAuditRunFacet(
+        producer=producer,
+        launchedBy=launch.by,
+        launchedVia=launch.via,
+        launchedAt=launch.at.isoformat(),
+        dagsterRunId=launch.dagster_run_id,
+        department=department,
+        agreement=agreement,
+        purpose=purpose,
+    )
+
+
+def controls_facet(report: ControlsReport, *, producer: str) -> TagtrailControlsDatasetFacet:
+    """The ``tagtrail_controls`` dataset facet."""
+    purge, excl = report.purge, report.exclusion
+    return TagtrailControlsDatasetFacet(
+        producer=producer,
+        asOf=report.as_of.isoformat(),
+        controls=[
+            Control(
+                control=r.control,
+                passed=r.passed,
+                evaluated=r.evaluated,
+                severity=r.severity,
+                rule=r.rule,
+                summary=r.summary,
+                counts=dict(r.counts),
+            )
+            for r in report.results
+        ],
+        retention=RetentionApplied(
+            rule=purge.rule,
+            dateColumn=purge.date_column,
+            period=purge.period,
+            cutoff=purge.cutoff.isoformat(),
+            purged=purge.purged,
+            previouslyStored=purge.previously_stored,
+            purgedKeysSha256=purge.keys_sha256,
+        )
+        if purge
+        else None,
+        optOut=OptOutApplied(
+            register=excl.register,
+            registerVersion=excl.version,
+            registerSize=excl.register_size,
+            matchedOn=excl.matched_on,
+            excluded=excl.excluded_rows,
+            excludedPeople=excl.excluded_people,
+        )
+        if excl
+        else None,
+    )

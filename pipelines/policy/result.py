@@ -1,0 +1,76 @@
+"""What a privacy control found: the evidence a steward reads and the lineage records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warn"]
+
+AGREEMENT_IN_FORCE = "agreement_in_force"
+MINIMISATION = "minimisation"
+PSEUDONYMISATION = "pseudonymisation"
+DISCLOSURE_CONTROL = "disclosure_control"
+RETENTION = "retention"
+OPT_OUTS = "opt_outs"
+
+CONTROLS: tuple[str, ...] = (
+    AGREEMENT_IN_FORCE,
+    MINIMISATION,
+    PSEUDONYMISATION,
+    DISCLOSURE_CONTROL,
+    RETENTION,
+    OPT_OUTS,
+)
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One control's outcome on one flow run.
+
+    ``findings`` are the broken rules in words; ``counts`` the numbers behind them; ``groups``
+    the generalised keys of failing groups (disclosure control) and ``row_keys`` the primary keys
+    of offending rows. None of them ever holds a value of a person-level column.
+    """
+
+    control: str
+    passed: bool
+    rule: str
+    summary: str
+    severity: Severity = "error"
+    findings: tuple[str, ...] = ()
+    counts: Mapping[str, int | str] = field(default_factory=dict)
+    groups: tuple[Mapping[str, object], ...] = ()
+    row_keys: tuple[Mapping[str, object], ...] = ()
+
+    @property
+    def halts(self) -> bool:
+        """True when this outcome stops the flow: failed at error severity."""
+        return not self.passed and self.severity == "error"
+
+    @property
+    def evaluated(self) -> bool:
+        """False for a control that could not run because an earlier one halted the flow."""
+        return self.counts.get("evaluated", 1) != 0
+
+
+def not_evaluated(control: str, rule: str, reason: str) -> ControlResult:
+    """A control that did not run because the flow was already halted by ``reason``.
+
+    It is reported as not passed (nothing was shown to hold) at warn severity, so it never counts
+    as a second reason for the halt.
+    """
+    return ControlResult(
+        control=control,
+        passed=False,
+        rule=rule,
+        summary=f"not evaluated: {reason}",
+        severity="warn",
+        counts={"evaluated": 0},
+    )
+
+
+def passed(control: str, rule: str, summary: str, **counts: int | str) -> ControlResult:
+    """A passing outcome."""
+    return ControlResult(control=control, passed=True, rule=rule, summary=summary, counts=counts)

@@ -1,0 +1,114 @@
+"""Retention: rows kept past the agreement's retention period are purged before anything is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.model import Agreement
+from pipelines.policy.result import RETENTION, ControlResult
+
+_PARTS = re.compile(r"(\d+)([YMWD])")
+
+
+def cutoff(period: str, as_of: dt.date) -> dt.date:
+    """The earliest date still kept: ``as_of`` minus the ISO 8601 ``period`` (P1Y, P6M, P1Y6M...)."""
+    units = {"Y": "years", "M": "months", "W": "weeks", "D": "days"}
+    offset = {units[u]: int(n) for n, u in _PARTS.findall(period)}
+    limit: dt.date = (pd.Timestamp(as_of) - pd.DateOffset(**offset)).date()
+    return limit
+
+
+def keys_sha256(keys: pd.DataFrame) -> str:
+    """SHA-256 over the sorted primary keys (one ``a|b`` line a row): proves which rows went."""
+    lines = sorted(
+        "|".join("" if pd.isna(v) else str(v) for v in row) for row in keys.itertuples(index=False)
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What the retention rule removed from one flow's output."""
+
+    rule: str
+    date_column: str
+    period: str
+    cutoff: dt.date
+    purged: int
+    previously_stored: int
+    undated: int
+    keys_sha256: str | None
+
+
+def apply_retention(
+    frame: pd.DataFrame,
+    agreement: Agreement,
+    primary_key: Sequence[str],
+    as_of: dt.date,
+    stored: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, Purge]:
+    """``frame`` without the rows past retention, and a record of the purge.
+
+    A row is past retention when its ``date_column`` is before ``as_of`` minus the period.
+    ``stored`` is the dataset as currently stored, if any: the purge record says how many of the
+    purged rows it held, since those are the ones deleted from storage by this run.
+    """
+    ret = agreement.retention
+    assert ret.date_column is not None, "apply_retention needs a retention date_column"
+    limit = cutoff(ret.period, as_of)
+    dates = pd.to_datetime(frame[ret.date_column], errors="coerce")
+    expired = (dates < pd.Timestamp(limit)).fillna(False).astype(bool)
+    purged = frame.loc[expired, list(primary_key)]
+    previously = 0
+    if stored is not None and len(purged) and set(primary_key) <= set(stored.columns):
+        stored_keys = stored[list(primary_key)].astype("string")
+        merged = purged.astype("string").merge(stored_keys, on=list(primary_key), how="inner")
+        previously = len(merged)
+    purge = Purge(
+        rule=f"{agreement.id}: keep {ret.period} after {ret.date_column}, then {ret.disposal}",
+        date_column=ret.date_column,
+        period=ret.period,
+        cutoff=limit,
+        purged=int(expired.sum()),
+        previously_stored=previously,
+        undated=int(dates.isna().sum()),
+        keys_sha256=keys_sha256(purged) if len(purged) else None,
+    )
+    return frame.loc[~expired].reset_index(drop=True), purge
+
+
+def check_retention(frame: pd.DataFrame, purge: Purge) -> ControlResult:
+    """Verify the output to be stored holds no row past retention and none without a date."""
+    dates = pd.to_datetime(frame[purge.date_column], errors="coerce")
+    late = int((dates < pd.Timestamp(purge.cutoff)).sum())
+    undated = int(dates.isna().sum())
+    findings = []
+    if late:
+        findings.append(f"{late} row(s) are past retention (before {purge.cutoff})")
+    if undated:
+        findings.append(
+            f"{undated} row(s) have no {purge.date_column}, so their retention cannot be enforced"
+        )
+    return ControlResult(
+        control=RETENTION,
+        passed=not findings,
+        rule=purge.rule,
+        summary="; ".join(findings)
+        if findings
+        else f"{purge.purged} row(s) purged (dated before {purge.cutoff}); {len(frame)} kept",
+        findings=tuple(findings),
+        counts={
+            "cutoff": purge.cutoff.isoformat(),
+            "purged": purge.purged,
+            "purged_from_storage": purge.previously_stored,
+            "kept": len(frame),
+            "past_retention_after_purge": late,
+            "undated": undated,
+        },
+    )
