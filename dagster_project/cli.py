@@ -11,6 +11,10 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster_project.demo import DemoReport
 from typing import Any
 
 from pipelines.home import tagtrail_home
@@ -51,8 +55,14 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
 
 
+def _failed_checks(report: DemoReport) -> str:
+    names = sorted({c for o in report.outcomes for c, v in o.checks.items() if v == "failed"})
+    return " and ".join(names) if names else "its checks"
+
+
 def _parser() -> argparse.ArgumentParser:
     from pipelines.demo.defects import DEFECTS
+    from pipelines.demo.policy_defects import POLICY_DEFECTS
 
     p = argparse.ArgumentParser(
         prog="tagtrail", description="Privacy-tagged inter-departmental data flows."
@@ -70,9 +80,15 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
     )
     demo.add_argument("--home", type=Path, default=None, help="TAGTRAIL_HOME (default ./.tagtrail)")
-    kinds = "; ".join(f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values())
+    kinds = "; ".join(
+        [f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values()]
+        + [f"{d.name}: {d.description} (halted by {d.check})" for d in POLICY_DEFECTS.values()]
+    )
     demo.add_argument(
-        "--defect", choices=sorted(DEFECTS), metavar="KIND", help=f"inject a defect. Kinds: {kinds}"
+        "--defect",
+        choices=sorted([*DEFECTS, *POLICY_DEFECTS]),
+        metavar="KIND",
+        help=f"inject a data defect or a policy breach. Kinds: {kinds}",
     )
     val = sub.add_parser(
         "validate", help="check the declarations of an estate without running anything"
@@ -269,7 +285,7 @@ def _demo(args: argparse.Namespace) -> int:
         held = [o.dataset for o in report.outcomes if o.status == "held back"]
         errors = [o.dataset for o in report.outcomes if o.status == "error"]
         why = (
-            f"{', '.join(held)} failed its quality gate"
+            f"{', '.join(held)} failed {_failed_checks(report)}"
             if held
             else f"{', '.join(errors)} raised an error"
         )
@@ -277,8 +293,8 @@ def _demo(args: argparse.Namespace) -> int:
             "\n"
             + textwrap.fill(
                 f"The run halted: {why}, so nothing downstream ran and no bad data was written. "
-                "Open the run in the Dagster UI (make ui) to see which expectations failed and on "
-                "which rows.",
+                "Open the run in the Dagster UI (make ui) to see which checks failed, with their rules, "
+                "counts and the keys of the rows concerned.",
                 width=100,
             ),
             file=sys.stderr,

@@ -17,6 +17,7 @@ from dagster_project.resources import DatasetIOManager, TagtrailSettings, ensure
 from pipelines.demo import DEMO_ESTATE
 from pipelines.demo.defects import inject
 from pipelines.demo.generate import generate
+from pipelines.demo.policy_defects import POLICY_DEFECTS
 from pipelines.estate import Estate, load_estate
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
@@ -67,9 +68,13 @@ def run_demo(
     """Generate sources under ``home``, optionally inject ``defect``, and run the ``all_flows`` job."""
     home = home.resolve()
     as_of = as_of or dt.date.today()
-    estate = estate or load_estate(DEMO_ESTATE)
     generate(home, people=people, seed=seed, reference_date=as_of)
-    injected = inject(home, defect, seed) if defect else []
+    injected: list[str] = []
+    if defect in POLICY_DEFECTS:
+        estate = load_estate(POLICY_DEFECTS[defect].estate_copy(DEMO_ESTATE, home))
+    elif defect:
+        injected = inject(home, defect, seed)
+    estate = estate or load_estate(DEMO_ESTATE)
     ensure_demo_key(home)
     defs = build_definitions(
         estate,
@@ -104,9 +109,12 @@ def summarise(result: dg.ExecuteInProcessResult, estate: Estate) -> list[Dataset
     }
     checks: dict[dg.AssetKey, dict[str, str]] = {}
     for ev in result.get_asset_check_evaluations():
+        evaluated = ev.metadata.get("evaluated")
         label = (
             "passed"
             if ev.passed
+            else "not run"
+            if evaluated is not None and evaluated.value is False
             else ("failed" if ev.severity == dg.AssetCheckSeverity.ERROR else "warned")
         )
         checks.setdefault(ev.asset_key, {})[ev.check_name] = label
@@ -120,7 +128,7 @@ def summarise(result: dg.ExecuteInProcessResult, estate: Estate) -> list[Dataset
             "published"
             if meta
             else "held back"
-            if checks.get(key, {}).get(GATE_CHECK) == "failed"
+            if "failed" in checks.get(key, {}).values()
             else "error"
             if "__".join(key.path) in errored
             else "skipped"
@@ -160,17 +168,35 @@ def render(report: DemoReport) -> str:
         warn = o.checks.get(WARN_CHECK, "-")
         lines.append(
             f"{o.dataset:<29} {o.department:<17} {o.status:<10} {_n(o.rows_in):>8} {_n(o.rows_out):>8}  "
-            f"gate {gate}, warnings {warn}"
+            f"gate {gate}, warnings {warn}{_controls(o)}"
         )
         lines.append(f"{'':<29} tags: {', '.join(o.tags) or 'none'}")
     passed = sum(v == "passed" for o in report.outcomes for v in o.checks.values())
     warned = sum(v == "warned" for o in report.outcomes for v in o.checks.values())
     failed = sum(v == "failed" for o in report.outcomes for v in o.checks.values())
-    lines += ["", f"checks: {passed} passed, {warned} warned, {failed} failed"]
+    not_run = sum(v == "not run" for o in report.outcomes for v in o.checks.values())
+    lines += [
+        "",
+        f"checks: {passed} passed, {warned} warned, {failed} failed"
+        + (f", {not_run} not run (halted earlier in the same asset)" if not_run else ""),
+    ]
     lines.append(
         f"Dagster runs are in {report.dagster_home}; `make ui` opens them on http://127.0.0.1:3000"
     )
     return "\n".join(lines)
+
+
+def _controls(o: DatasetOutcome) -> str:
+    labels = {k: v for k, v in o.checks.items() if k not in (GATE_CHECK, WARN_CHECK)}
+    if not labels:
+        return ""
+    failed = [k for k, v in labels.items() if v == "failed"]
+    warned = [k for k, v in labels.items() if v == "warned"]
+    if failed:
+        return f", controls HALTED by {', '.join(failed)}"
+    if warned:
+        return f", controls {len(labels) - len(warned)}/{len(labels)} passed, warned: {', '.join(warned)}"
+    return f", controls {len(labels)}/{len(labels)} passed"
 
 
 def _n(v: int | None) -> str:
