@@ -64,11 +64,18 @@ def run_demo(
     as_of: dt.date | None = None,
     estate: Estate | None = None,
     lineage_url: str | None = None,
+    regenerate: bool = True,
+    launched_by: str | None = None,
 ) -> DemoReport:
-    """Generate sources under ``home``, optionally inject ``defect``, and run the ``all_flows`` job."""
+    """Generate sources under ``home``, optionally inject ``defect``, and run the ``all_flows`` job.
+
+    ``regenerate=False`` reruns on the extracts already there (to see a changed opt-out register
+    or a later ``as_of`` at work); ``launched_by`` defaults to the OS user.
+    """
     home = home.resolve()
     as_of = as_of or dt.date.today()
-    generate(home, people=people, seed=seed, reference_date=as_of)
+    if regenerate:
+        generate(home, people=people, seed=seed, reference_date=as_of)
     injected: list[str] = []
     if defect in POLICY_DEFECTS:
         estate = load_estate(POLICY_DEFECTS[defect].estate_copy(DEMO_ESTATE, home))
@@ -91,7 +98,7 @@ def run_demo(
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             tags={
-                "tagtrail/launched_by": getpass.getuser(),
+                "tagtrail/launched_by": launched_by or getpass.getuser(),
                 **({"tagtrail/defect": defect} if defect else {}),
             },
         )

@@ -80,7 +80,8 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
             "tagtrail/retention": _retention(ds.retention) if ds.retention else "not declared",
         }
         return meta
-    agr = estate.agreements[flow.agreement]
+    agr = estate.agreements.get(flow.agreement)
+    missing = f"{flow.agreement}: NOT DECLARED (the agreement_in_force check halts this flow)"
     flow_decl = estate.declared_in[f"flow:{flow.name}"]
     meta |= {
         "tagtrail/flow": flow.name,
@@ -89,10 +90,10 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
             sorted({estate.dataset_owner[d] for d in flow.inputs})
         ),
         "tagtrail/recipient_department": flow.recipient,
-        "tagtrail/agreement": f"{agr.id}: {agr.title}",
+        "tagtrail/agreement": f"{agr.id}: {agr.title}" if agr else missing,
         "tagtrail/purpose": flow.purpose,
-        "tagtrail/legal_basis": agr.legal_basis.summary(),
-        "tagtrail/retention": _retention(agr.retention),
+        "tagtrail/legal_basis": agr.legal_basis.summary() if agr else "none: no agreement",
+        "tagtrail/retention": _retention(agr.retention) if agr else "none: no agreement",
         "tagtrail/flow_declaration": _relative(flow_decl.path, estate.root),
         "tagtrail/flow_declaration_sha256": flow_decl.sha256,
         "tagtrail/transform": flow.transform,

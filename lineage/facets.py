@@ -151,7 +151,15 @@ def privacy_facet(
             retention=retention_text(ds.retention) if ds.retention else None,
             sourceSystem=ds.source_system,
         )
-    agr = estate.agreements[flow.agreement]
+    agr = estate.agreements.get(flow.agreement)
+    if agr is None:
+        return TagtrailPrivacyDatasetFacet(
+            producer=producer,
+            department=owner,
+            identifiability=level,
+            columns=columns,
+            purpose=flow.purpose,
+        )
     return TagtrailPrivacyDatasetFacet(
         producer=producer,
         department=owner,

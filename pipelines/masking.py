@@ -123,6 +123,7 @@ def local_suppression(
         small = class_sizes(out, quasi_identifiers, unit) < k
         if not small.any():
             break
+        out[column] = out[column].convert_dtypes()
         out.loc[small, column] = pd.NA
     small = class_sizes(out, quasi_identifiers, unit) < k
     return out.loc[~small].reset_index(drop=True)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipelines.demo.estate.flows import care_research_extract
+from pipelines.demo.estate.flows import admissions_research_extract, care_research_extract
+from pipelines.policy.disclosure import tabulate
 from pipelines.transform import TransformContext
 
 
@@ -39,3 +40,31 @@ def care_unhashed(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.Data
 def care_unsuppressed(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFrame:
     """The care extract without its k-anonymising step."""
     return care_research_extract.transform(_as(_NoSuppression, ctx), care_packages)
+
+
+def statistics_primary_only(
+    ctx: TransformContext, care_research_extract: pd.DataFrame
+) -> pd.DataFrame:
+    """Care statistics with primary suppression only: a withheld cell can be worked out."""
+    dims = ["postcode_district", "age_band"]
+    table = tabulate(care_research_extract, dims, unit="person_key", count_column="people")
+    small = (table["people"] > 0) & (table["people"] < ctx.min_cell_count)
+    table["people"] = table["people"].astype("Int64").mask(small)
+    table["suppressed"] = small.astype("boolean")
+    table["suppression"] = pd.Series(pd.NA, index=table.index, dtype="string").mask(
+        small, "primary"
+    )
+    return table
+
+
+@dataclass(frozen=True)
+class _MonthsWithheld(TransformContext):
+    def k_anonymise(self, frame: pd.DataFrame, suppress: tuple[str, ...] = ()) -> pd.DataFrame:
+        return super().k_anonymise(frame, suppress=("admission_month",))
+
+
+def admissions_months_withheld(
+    ctx: TransformContext, inpatient_episodes: pd.DataFrame
+) -> pd.DataFrame:
+    """Admissions whose rare months are blanked, leaving rows with no retention date."""
+    return admissions_research_extract.transform(_as(_MonthsWithheld, ctx), inpatient_episodes)

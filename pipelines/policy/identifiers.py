@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipelines.estate import Estate
 from pipelines.model import Flow
-from pipelines.policy.result import PSEUDONYMISATION, ControlResult
+from pipelines.policy.result import PSEUDONYMISATION, ControlResult, row_keys
 
 DIRECT = "person.id.direct"
 MIN_SEARCHED_LENGTH = 6
@@ -83,13 +83,14 @@ def check_pseudonymisation(
             f"but {flow.agreement} does not permit identified sharing; pseudonymise them "
             "(masking: keyed_hash)"
         )
-    originals, shapes = _originals(estate, flow, inputs)
+    originals, shapes, columns_in = _originals(estate, flow, inputs)
     allowed = set(direct_out) if identified_ok else set()
     counts: dict[str, int | str] = {
-        "direct_identifier_columns_in": len(originals),
+        "direct_identifier_columns_in": columns_in,
         "identified_columns_out": len(direct_out),
     }
     offending = pd.Series(False, index=output.index)
+    flagged: dict[str, pd.Series] = {}
     for col in output.columns:
         if col in allowed:
             continue
@@ -106,13 +107,10 @@ def check_pseudonymisation(
             )
             counts[f"{col}.identifier_values"] = int(exact.sum())
             counts[f"{col}.identifier_shaped"] = int(shaped.sum())
+            flagged[str(col)] = exact | shaped
             offending |= exact | shaped
     pk = list(estate.datasets[flow.output].primary_key)
-    rows = output.loc[offending].head(max_keys)
-    row_keys = tuple(
-        {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()}
-        for rec in rows[[c for c in pk if c in rows.columns]].to_dict("records")
-    )
+    keys = row_keys(output, offending, pk, flagged, max_keys)
     counts["rows_with_identifiers"] = int(offending.sum())
     rule = f"direct identifiers leave '{flow.owner}' only as keyed-hash pseudonyms" + (
         f" ({flow.agreement} permits identified sharing of: {', '.join(direct_out)})"
@@ -128,16 +126,17 @@ def check_pseudonymisation(
         else f"no identifier values or identifier-shaped values in {len(output)} rows",
         findings=tuple(findings),
         counts=counts,
-        row_keys=row_keys,
+        row_keys=keys,
     )
 
 
 def _originals(
     estate: Estate, flow: Flow, inputs: Mapping[str, pd.DataFrame]
-) -> tuple[set[str], Sequence[Shape]]:
-    """The inputs' direct-identifier values worth searching for, and the shapes they take."""
+) -> tuple[set[str], Sequence[Shape], int]:
+    """The inputs' direct-identifier values worth searching for, their shapes, and column count."""
     values: set[str] = set()
     shapes: list[Shape] = []
+    columns = 0
     for name in flow.transform_inputs:
         frame = inputs.get(name)
         if frame is None:
@@ -145,10 +144,11 @@ def _originals(
         for column in estate.datasets[name].columns:
             if DIRECT not in column.tags or column.name not in frame.columns:
                 continue
+            columns += 1
             text = _text(frame[column.name])
             values.update(v for v in text.unique() if len(v) >= MIN_SEARCHED_LENGTH)
             if len(text):
                 shapes += [
                     s for s in SHAPES if s not in shapes and s.matches(text).mean() >= LEARN_SHARE
                 ]
-    return values, shapes
+    return values, shapes, columns

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipelines.model import Flow, OptOut
-from pipelines.policy.result import OPT_OUTS, ControlResult
+from pipelines.policy.result import OPT_OUTS, ControlResult, row_keys
 
 Pseudonymise = Callable[[pd.Series], pd.Series]
 
@@ -78,10 +78,13 @@ def check_opt_outs(
     if pseudonymise is not None and len(ids):
         searched |= set(pseudonymise(ids).astype("string"))
     found = pd.Series(False, index=output.index)
+    flagged: dict[str, pd.Series] = {}
     for col in output.columns:
-        found |= _ids(output[col]).isin(searched).fillna(False).astype(bool)
+        hit = _ids(output[col]).isin(searched).fillna(False).astype(bool)
+        flagged[str(col)] = hit
+        found |= hit
     count = int(found.sum())
-    rows = output.loc[found, [c for c in primary_key if c in output.columns]].head(max_keys)
+    keys = row_keys(output, found, primary_key, flagged, max_keys)
     rule = (
         f"people in '{exclusion.register}' (version {exclusion.version}) are excluded from "
         f"'{flow.name}' by {exclusion.matched_on}"
@@ -107,8 +110,5 @@ def check_opt_outs(
             "excluded_people": exclusion.excluded_people,
             "opted_out_rows_in_output": count,
         },
-        row_keys=tuple(
-            {k: (None if pd.isna(v) else str(v)) for k, v in r.items()}
-            for r in rows.to_dict("records")
-        ),
+        row_keys=keys,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+import pandas as pd
 
 Severity = Literal["error", "warn"]
 
@@ -74,3 +76,36 @@ def not_evaluated(control: str, rule: str, reason: str) -> ControlResult:
 def passed(control: str, rule: str, summary: str, **counts: int | str) -> ControlResult:
     """A passing outcome."""
     return ControlResult(control=control, passed=True, rule=rule, summary=summary, counts=counts)
+
+
+WITHHELD = "(withheld: holds an identifier)"
+
+
+def row_keys(
+    frame: pd.DataFrame,
+    rows: pd.Series,
+    primary_key: Sequence[str],
+    flagged: Mapping[str, pd.Series],
+    limit: int,
+) -> tuple[dict[str, object], ...]:
+    """Primary keys and row numbers of the first ``limit`` ``rows``, safe to show a steward.
+
+    A key value that is itself flagged (``flagged[column]`` true on that row) is withheld, so a
+    check never echoes the identifier it found; the row's number (from 1) is given instead.
+    """
+    out = []
+    for position in rows.to_numpy().nonzero()[0][:limit]:
+        index = frame.index[position]
+        key: dict[str, object] = {}
+        for column in primary_key:
+            if column not in frame.columns:
+                continue
+            hit = flagged.get(column)
+            value = frame.at[index, column]
+            if hit is not None and bool(hit.loc[index]):
+                key[column] = WITHHELD
+                key["row_number"] = int(position) + 1
+            else:
+                key[column] = None if pd.isna(value) else str(value)
+        out.append(key)
+    return tuple(out)

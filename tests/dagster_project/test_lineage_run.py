@@ -40,7 +40,9 @@ def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, DemoReport]) -> 
         "ownership",
         "tagtrail_privacy",
         "dataQualityAssertions",
+        "tagtrail_controls",
     } <= facet_keys
+    assert all("tagtrail_audit" in e["run"]["facets"] for e in events)
     for event in events:
         assert event["run"]["facets"]["parent"]["run"]["runId"] == report.run_id
         assert validate_event(event, SPEC) == [], event["job"]["name"]
