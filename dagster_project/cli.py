@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="estate folder (default: the demo estate)",
     )
+    val.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="judge agreements' dates on this day, YYYY-MM-DD (default today)",
+    )
     for name, text in (
         ("trace", "follow a dataset or column hop by hop through the recorded lineage"),
         ("tags", "show each column's privacy tags and why it has them"),
@@ -255,6 +261,8 @@ def _validate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     estate = load_estate(args.estate or DEMO_ESTATE)
     from dagster_project.factory import build_definitions
+    from lineage.propagation import propagate
+    from pipelines.policy.preview import preview
 
     defs = build_definitions(estate)
     defs.resolve_all_asset_specs()
@@ -263,6 +271,20 @@ def _validate(args: argparse.Namespace) -> int:
         f"{len(estate.datasets)} datasets, {len(estate.flows)} flows: declarations valid; "
         f"definitions built in {time.perf_counter() - started:.2f} s"
     )
+    as_of = args.as_of or dt.date.today()
+    computed = propagate(estate)
+    findings = preview(estate, as_of, {k: v.tags for k, v in computed.items()})
+    for flow, result in findings:
+        level = "HALTS" if result.halts else "warns"
+        print(f"{flow}: {result.control} {level} on {as_of}: {result.summary}")
+    halting = sorted({flow for flow, result in findings if result.halts})
+    if halting:
+        print(
+            f"{len(halting)} flow(s) would be halted by their privacy controls on {as_of}: "
+            f"{', '.join(halting)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
