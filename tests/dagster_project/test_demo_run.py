@@ -19,6 +19,10 @@ from pipelines.estate import load_estate
 from pipelines.store import dataset_path
 
 from .conftest import AS_OF, PEOPLE
+from .runs import asset_key as _key
+from .runs import check_evaluations as _check_evaluations
+from .runs import instance as _instance
+from .runs import materialization as _materialization
 
 ESTATE = load_estate(DEMO_ESTATE)
 PROVENANCE = [
@@ -40,33 +44,6 @@ FLOW_PROVENANCE = [
     "tagtrail/flow_declaration_sha256",
     "dagster/column_lineage",
 ]
-
-
-def _instance(home: Path) -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_config(str(dagster_home(home)))
-
-
-def _key(dataset: str) -> dg.AssetKey:
-    return dg.AssetKey([ESTATE.dataset_owner[dataset], dataset])
-
-
-def _materialization(
-    instance: dg.DagsterInstance, dataset: str, run_id: str
-) -> dict[str, Any] | None:
-    records = instance.fetch_materializations(_key(dataset), limit=10).records
-    for r in records:
-        if r.run_id == run_id:
-            return dict(r.asset_materialization.metadata)  # type: ignore[union-attr]
-    return None
-
-
-def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> dict[tuple[str, str], Any]:
-    logs = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    out = {}
-    for entry in logs:
-        ev = entry.dagster_event.event_specific_data  # type: ignore[union-attr]
-        out[(ev.asset_key.path[-1], ev.check_name)] = ev
-    return out
 
 
 def test_clean_run_publishes_every_asset_with_provenance(

@@ -94,8 +94,10 @@ def test_pseudonyms_link_across_flows_and_runs_and_never_leak(
 
     logs = capfd.readouterr()
     identifiers = _identifiers(home)
-    assert "9990000000" not in identifiers and len(identifiers) > 1000
     secrets = identifiers | {key.decode(), "another-custodian-key"}
+    delivered = b"".join(p.read_bytes() for p in (home / "extracts").rglob("*.csv"))
+    findable = {m.decode() for m in _CANDIDATES.findall(delivered)} & identifiers
+    assert len(findable) > 0.9 * len(identifiers), "the search must be able to find identifiers"
     blobs = [
         p.read_bytes()
         for p in [*dagster_home(home).rglob("*"), *home.glob("lineage.db*")]
@@ -227,7 +229,7 @@ def test_audit_trail_says_who_ran_what_when_and_why(
 
 def test_launcher_comes_from_run_tags_or_the_os_user() -> None:
     @dg.asset
-    def probe(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    def probe(context) -> tuple[str, str]:  # type: ignore[no-untyped-def]
         launch = launch_of(context)
         return launch.by, launch.via
 
