@@ -21,7 +21,7 @@ from pipelines.masking import keyed_hash
 from pipelines.store import dataset_path, read_dataset
 
 from .conftest import AS_OF, PEOPLE
-from .runs import ESTATE, store
+from .runs import ESTATE, events, store
 
 _CANDIDATES = re.compile(rb"\d{10,12}|[A-Z]{2}\d{6}[A-D]|[A-Z][a-z]+ [A-Z][a-z]+|[0-9a-f]{64}")
 
@@ -143,6 +143,14 @@ def test_retention_purges_rows_past_the_agreement_and_is_audited(
     assert details["previouslyStored"] == len(expiring)
     assert details["purged"] >= len(expiring)
     assert re.fullmatch(r"[0-9a-f]{64}", str(details["purgedKeysSha256"]))
+    complete = [
+        e
+        for e in events(home, report.run_id)
+        if e["job"]["name"] == "admissions_research_extract" and e["eventType"] == "COMPLETE"
+    ]
+    facets = complete[0]["outputs"][0]["facets"]
+    assert facets["lifecycleStateChange"]["lifecycleStateChange"] == "OVERWRITE"
+    assert facets["tagtrail_controls"]["retention"]["purged"] == details["purged"]
     text = cli.main(
         ["audit", "--home", str(home), "--kind", "retention_purge", "--since", "2000-01-01"]
     )
