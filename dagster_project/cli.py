@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lineage.audit_kinds import AUDIT_KINDS
+
 if TYPE_CHECKING:
     from dagster_project.demo import DemoReport
 from typing import Any
@@ -22,16 +24,6 @@ from pipelines.yamlfile import DeclarationError
 
 EXIT_HALTED = 1
 EXIT_USAGE = 2
-# lineage.store.AUDIT_KINDS, spelled out so that building the parser does not import the store
-# (tests/lineage/test_audit_cli.py checks they are equal).
-AUDIT_KINDS = (
-    "run_started",
-    "run_completed",
-    "run_failed",
-    "control_failed",
-    "retention_purge",
-    "opt_out_exclusion",
-)
 
 
 class UsageError(Exception):

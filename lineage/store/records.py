@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from lineage.audit_kinds import AUDIT_KINDS as AUDIT_KINDS
+from lineage.audit_kinds import AuditKind as AuditKind
+
 Direction = Literal["upstream", "downstream"]
 TERMINAL_STATES = frozenset({"COMPLETE", "FAIL", "ABORT"})
 
@@ -187,24 +190,6 @@ class Hop:
     def tag_names(self) -> tuple[str, ...]:
         """The tag keys at the receiving side, deduplicated, in order."""
         return tuple(dict.fromkeys(t.tag for t in self.tags))
-
-
-AuditKind = Literal[
-    "run_started",
-    "run_completed",
-    "run_failed",
-    "control_failed",
-    "retention_purge",
-    "opt_out_exclusion",
-]
-AUDIT_KINDS: tuple[AuditKind, ...] = (
-    "run_started",
-    "run_completed",
-    "run_failed",
-    "control_failed",
-    "retention_purge",
-    "opt_out_exclusion",
-)
 
 
 @dataclass(frozen=True)

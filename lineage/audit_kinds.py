@@ -1,0 +1,18 @@
+"""The kinds of audit record the lineage store derives from tagtrail's events.
+
+A module of its own so that the command line can offer them without importing the store.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+AuditKind = Literal[
+    "run_started",
+    "run_completed",
+    "run_failed",
+    "control_failed",
+    "retention_purge",
+    "opt_out_exclusion",
+]
+AUDIT_KINDS: Final[tuple[AuditKind, ...]] = get_args(AuditKind)
