@@ -86,7 +86,7 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                 frame, result, report = outcome.frame, outcome.gate, outcome.report
                 yield from (controls.check_result(r) for r in report.results)
             yield from gate.check_results(result) if result else gate.not_evaluated()
-            halting = [r for r in report.results if r.halts] if report else []
+            halting = list(report.halting) if report else []
             if result is None or not result.passed or halting or frame is None:
                 message = _halt_message(name, result, halting)
                 run.emit("FAIL", gate=result, error_message=message, controls=report)

@@ -69,7 +69,7 @@ def check_result(result: ControlResult) -> dg.AssetCheckResult:
         "rule": result.rule,
         "evaluated": result.evaluated,
         "findings": dg.MetadataValue.md(findings),
-        **{f"count/{k}": v for k, v in result.counts.items() if k != "evaluated"},
+        **{f"count/{k}": v for k, v in result.counts.items()},
     }
     if result.groups:
         metadata["failing_groups"] = dg.MetadataValue.json([dict(g) for g in result.groups])

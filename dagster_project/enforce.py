@@ -55,10 +55,6 @@ class FlowOutcome:
     gate: GateResult | None
     report: ControlsReport
 
-    @property
-    def halted(self) -> bool:
-        return bool(self.report.halting) or self.gate is None or not self.gate.passed
-
 
 class _Run:
     def __init__(

@@ -31,9 +31,11 @@ CONTROLS: tuple[str, ...] = (
 class ControlResult:
     """One control's outcome on one flow run.
 
-    ``findings`` are the broken rules in words; ``counts`` the numbers behind them; ``groups``
-    the generalised keys of failing groups (disclosure control) and ``row_keys`` the primary keys
-    of offending rows. None of them ever holds a value of a person-level column.
+    ``evaluated`` is False for a control an earlier halt kept from running. ``findings`` are the
+    broken rules in words; ``counts`` the numbers behind them; ``groups`` the failing groups of a
+    disclosure check by their (generalised) quasi-identifier values, never by the people in them;
+    ``row_keys`` the primary keys of offending rows, with any key that is itself an identifier
+    withheld.
     """
 
     control: str
@@ -45,16 +47,12 @@ class ControlResult:
     counts: Mapping[str, int | str] = field(default_factory=dict)
     groups: tuple[Mapping[str, object], ...] = ()
     row_keys: tuple[Mapping[str, object], ...] = ()
+    evaluated: bool = True
 
     @property
     def halts(self) -> bool:
         """True when this outcome stops the flow: failed at error severity."""
         return not self.passed and self.severity == "error"
-
-    @property
-    def evaluated(self) -> bool:
-        """False for a control that could not run because an earlier one halted the flow."""
-        return self.counts.get("evaluated", 1) != 0
 
 
 def not_evaluated(control: str, rule: str, reason: str) -> ControlResult:
@@ -69,7 +67,7 @@ def not_evaluated(control: str, rule: str, reason: str) -> ControlResult:
         rule=rule,
         summary=f"not evaluated: {reason}",
         severity="warn",
-        counts={"evaluated": 0},
+        evaluated=False,
     )
 
 
