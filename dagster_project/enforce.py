@@ -41,7 +41,7 @@ from pipelines.policy.result import (
     ControlResult,
     not_evaluated,
 )
-from pipelines.policy.retention import Purge, apply_retention, check_retention
+from pipelines.policy.retention import Purge, apply_retention, check_retention, cutoff
 from pipelines.store import dataset_path, read_dataset
 from pipelines.taxonomy import Masking
 from pipelines.transform import MissingKeyError, TransformContext
@@ -144,12 +144,16 @@ class _Run:
         )
         key = key_resource.load(self.settings.resolved_home()) if needs_key else None
         disclosure = self.agreement.disclosure if self.agreement else None
+        retention = self.agreement.retention if self.agreement else None
+        dated = retention is not None and retention.date_column is not None
         return TransformContext(
             flow=self.flow.name,
             as_of=self.as_of,
             min_cell_count=disclosure.min_cell_count if disclosure else 10,
             k_anonymity=disclosure.k_anonymity if disclosure else 5,
             k_rule=self.flow.disclosure.k_anonymity if self.flow.disclosure else None,
+            retention_column=retention.date_column if retention and dated else None,
+            retention_cutoff=cutoff(retention.period, self.as_of) if retention and dated else None,
             _key=key,
         )
 

@@ -112,18 +112,30 @@ def local_suppression(
     *,
     suppress: Sequence[str] = (),
     unit: str | None = None,
+    stored: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Make ``frame`` k-anonymous on ``quasi_identifiers`` with as little loss as this simple rule allows.
 
     For rows in classes smaller than ``k`` the ``suppress`` columns are blanked one at a time, in
     order (a blank is a class value of its own), then any row still in a small class is dropped.
+    ``stored`` marks the rows that will be kept (say, those inside the retention period); only
+    they count towards class sizes, and the others are left for the rule that removes them.
     """
     out = frame.copy()
+    kept = (
+        pd.Series(True, index=out.index)
+        if stored is None
+        else stored.reindex(out.index, fill_value=True).astype(bool)
+    )
+
+    def small() -> pd.Series:
+        sizes = class_sizes(out.loc[kept], quasi_identifiers, unit)
+        return (sizes < k).reindex(out.index, fill_value=False).astype(bool)
+
     for column in suppress:
-        small = class_sizes(out, quasi_identifiers, unit) < k
-        if not small.any():
+        rows = small()
+        if not rows.any():
             break
         out[column] = out[column].convert_dtypes()
-        out.loc[small, column] = pd.NA
-    small = class_sizes(out, quasi_identifiers, unit) < k
-    return out.loc[~small].reset_index(drop=True)
+        out.loc[rows, column] = pd.NA
+    return out.loc[~small()].reset_index(drop=True)

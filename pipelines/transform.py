@@ -28,6 +28,8 @@ class TransformContext:
     min_cell_count: int = 10
     k_anonymity: int = 5
     k_rule: KAnonymityRule | None = None
+    retention_column: str | None = None
+    retention_cutoff: dt.date | None = None
     _key: bytes | None = field(default=None, repr=False)
 
     @property
@@ -53,7 +55,8 @@ class TransformContext:
 
         The agreement's k applies; ``suppress`` names the quasi-identifiers that may be blanked,
         in order, before rows still in small classes are dropped (see
-        :func:`pipelines.masking.local_suppression`).
+        :func:`pipelines.masking.local_suppression`). Rows the retention rule will purge do not
+        count.
         """
         if self.k_rule is None:
             raise ValueError(
@@ -65,4 +68,17 @@ class TransformContext:
             self.k_anonymity,
             suppress=suppress,
             unit=self.k_rule.unit,
+            stored=self.retained(frame),
         )
+
+    def retained(self, frame: pd.DataFrame) -> pd.Series | None:
+        """Which rows the agreement's retention rule will keep (None: no dated rule applies).
+
+        Rows past the period are purged after the transform; disclosure control is judged on the
+        rows that remain, so a transform that k-anonymises counts only those.
+        """
+        column, limit = self.retention_column, self.retention_cutoff
+        if column is None or limit is None or column not in frame.columns:
+            return None
+        dates = pd.to_datetime(frame[column], errors="coerce")
+        return (dates >= pd.Timestamp(limit)) | dates.isna()

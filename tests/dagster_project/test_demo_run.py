@@ -172,3 +172,11 @@ def _assert_nothing_leaked(home: Path, injected: list[str]) -> None:
         needle = value.encode()
         hits = [i for i, blob in enumerate(blobs) if needle in blob]
         assert not hits, f"raw value {value!r} leaked into the Dagster instance or lineage store"
+
+
+def test_make_demo_default_size_passes_every_check(tmp_path: Path) -> None:
+    """``make demo`` runs 10,000 people: every control must pass there too, not only at test size."""
+    report = run_demo(tmp_path / "home", people=10_000, as_of=AS_OF)
+    assert report.success, [
+        (o.dataset, o.checks) for o in report.outcomes if o.status != "published"
+    ]

@@ -275,3 +275,18 @@ def test_k_anonymise_default_k_is_five() -> None:
     ctx = TransformContext(flow="f", as_of=dt.date(2026, 6, 1), k_rule=rule)
     frame = pd.DataFrame({"age_band": ["18-64"] * 5 + ["65-74"] * 4})
     assert ctx.k_anonymise(frame)["age_band"].tolist() == ["18-64"] * 5
+
+
+def test_rows_outside_stored_do_not_count_and_are_left_alone() -> None:
+    """Rows another rule will remove (retention) must not prop up a class that would be too small."""
+    frame = pd.DataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(7)],
+            "age_band": ["65-74"] * 7,
+            "postcode_district": ["TT1"] * 7,
+        }
+    )
+    stored = pd.Series([True, True, True, False, False, False, False])
+    out = local_suppression(frame, ["age_band", "postcode_district"], 5, stored=stored)
+    assert list(out["record_id"]) == ["r3", "r4", "r5", "r6"]
+    assert local_suppression(frame, ["age_band", "postcode_district"], 5).equals(frame)
