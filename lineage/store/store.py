@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -40,6 +41,7 @@ from lineage.store.records import (
 from lineage.store.trace import trace_columns, trace_datasets
 
 WRITE_ATTEMPTS: Final = 3
+OPEN_ATTEMPTS: Final = 5
 _CONFLICT_SQLSTATES = ("40001", "40P01")
 
 
@@ -51,7 +53,7 @@ def open_store(url: str) -> LineageStore:
     """
     engine = create_store_engine(url)
     try:
-        migrate.upgrade(engine)
+        _upgrade(engine, url)
     except DBAPIError as exc:
         engine.dispose()
         raise wrap_error(exc, url, "open") from exc
@@ -65,6 +67,20 @@ def open_store(url: str) -> LineageStore:
             transient=False,
         ) from exc
     return LineageStore(engine, url)
+
+
+def _upgrade(engine: Engine, url: str) -> None:
+    """Migrate to head, retrying while another process creating the same store holds it."""
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            migrate.upgrade(engine)
+            return
+        except DBAPIError as exc:
+            # SQLite may refuse a concurrent first open outright rather than wait for the
+            # winner; by the next attempt the winner has finished and there is nothing to do.
+            if attempt == OPEN_ATTEMPTS or not wrap_error(exc, url, "open").transient:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 class LineageStore:
