@@ -163,7 +163,12 @@ class _Run:
             self.estate.dataset_owner[self.flow.output],
             self.flow.output,
         )
-        return read_dataset(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return read_dataset(path, columns=self.dataset.primary_key)
+        except (KeyError, ValueError):  # stored before its key changed: nothing to compare
+            return None
 
 
 def run_flow(

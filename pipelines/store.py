@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -37,8 +37,8 @@ def write_dataset(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-def read_dataset(path: Path) -> pd.DataFrame:
-    """Read a published dataset; a clear error if it has never been published."""
+def read_dataset(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a published dataset (or some of its columns); a clear error if never published."""
     if not path.is_file():
         raise FileNotFoundError(f"dataset not published yet: {path} (materialize it first)")
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=list(columns) if columns is not None else None)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipelines import masking
 from pipelines.model import KAnonymityRule
+from pipelines.policy.retention import expired
 
 
 class MissingKeyError(RuntimeError):
@@ -80,5 +81,4 @@ class TransformContext:
         column, limit = self.retention_column, self.retention_cutoff
         if column is None or limit is None or column not in frame.columns:
             return None
-        dates = pd.to_datetime(frame[column], errors="coerce")
-        return (dates >= pd.Timestamp(limit)) | dates.isna()
+        return ~expired(frame[column], limit)

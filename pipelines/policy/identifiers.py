@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from expectations.nhs import is_valid_nhs_number
 from pipelines.estate import Estate
 from pipelines.model import Flow
 from pipelines.policy.result import PSEUDONYMISATION, ControlResult, row_keys
@@ -22,13 +23,6 @@ from pipelines.policy.result import PSEUDONYMISATION, ControlResult, row_keys
 DIRECT = "person.id.direct"
 MIN_SEARCHED_LENGTH = 6
 LEARN_SHARE = 0.5
-
-
-def _nhs_valid(text: str) -> bool:
-    digits = text.replace(" ", "")
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    return (0 if check == 11 else check) == int(digits[9])
 
 
 @dataclass(frozen=True)
@@ -48,7 +42,11 @@ class Shape:
 
 
 SHAPES: tuple[Shape, ...] = (
-    Shape("NHS number", re.compile(r"\d{3} ?\d{3} ?\d{4}"), _nhs_valid),
+    Shape(
+        "NHS number",
+        re.compile(r"\d{3} ?\d{3} ?\d{4}"),
+        lambda text: is_valid_nhs_number(text.replace(" ", "")),
+    ),
     Shape(
         "National Insurance number",
         re.compile(

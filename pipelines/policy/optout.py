@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from pipelines.model import Flow, OptOut
-from pipelines.policy.result import OPT_OUTS, ControlResult, row_keys
+from pipelines.policy.result import OPT_OUTS, ControlResult, keys_sha256, row_keys
 
 Pseudonymise = Callable[[pd.Series], pd.Series]
 
 
 def register_version(register: pd.DataFrame, primary_key: Sequence[str]) -> str:
     """A short content version of the register: SHA-256 of its sorted entry ids (not identifiers)."""
-    keys = sorted(
-        "|".join(str(v) for v in row) for row in register[list(primary_key)].itertuples(index=False)
-    )
-    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+    return keys_sha256(register[list(primary_key)])[:16]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -77,6 +78,14 @@ def passed(control: str, rule: str, summary: str, **counts: int | str) -> Contro
 
 
 WITHHELD = "(withheld: holds an identifier)"
+
+
+def keys_sha256(keys: pd.DataFrame) -> str:
+    """SHA-256 over sorted row keys (one ``a|b`` line a row): evidence of which rows, not what."""
+    lines = sorted(
+        "|".join("" if pd.isna(v) else str(v) for v in row) for row in keys.itertuples(index=False)
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def row_keys(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipelines.model import Agreement
-from pipelines.policy.result import RETENTION, ControlResult
+from pipelines.policy.result import RETENTION, ControlResult, keys_sha256
 
 _PARTS = re.compile(r"(\d+)([YMWD])")
 
@@ -24,12 +23,10 @@ def cutoff(period: str, as_of: dt.date) -> dt.date:
     return limit
 
 
-def keys_sha256(keys: pd.DataFrame) -> str:
-    """SHA-256 over the sorted primary keys (one ``a|b`` line a row): proves which rows went."""
-    lines = sorted(
-        "|".join("" if pd.isna(v) else str(v) for v in row) for row in keys.itertuples(index=False)
-    )
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+def expired(dates: pd.Series, limit: dt.date) -> pd.Series:
+    """Which rows are past retention: dated before ``limit`` (undated rows are not)."""
+    parsed = pd.to_datetime(dates, errors="coerce")
+    return (parsed < pd.Timestamp(limit)).fillna(False).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,9 @@ def apply_retention(
     ret = agreement.retention
     assert ret.date_column is not None, "apply_retention needs a retention date_column"
     limit = cutoff(ret.period, as_of)
-    dates = pd.to_datetime(frame[ret.date_column], errors="coerce")
-    expired = (dates < pd.Timestamp(limit)).fillna(False).astype(bool)
-    purged = frame.loc[expired, list(primary_key)]
+    dates = frame[ret.date_column]
+    past = expired(dates, limit)
+    purged = frame.loc[past, list(primary_key)]
     previously = 0
     if stored is not None and len(purged) and set(primary_key) <= set(stored.columns):
         stored_keys = stored[list(primary_key)].astype("string")
@@ -75,19 +72,19 @@ def apply_retention(
         date_column=ret.date_column,
         period=ret.period,
         cutoff=limit,
-        purged=int(expired.sum()),
+        purged=int(past.sum()),
         previously_stored=previously,
-        undated=int(dates.isna().sum()),
+        undated=int(pd.to_datetime(dates, errors="coerce").isna().sum()),
         keys_sha256=keys_sha256(purged) if len(purged) else None,
     )
-    return frame.loc[~expired].reset_index(drop=True), purge
+    return frame.loc[~past].reset_index(drop=True), purge
 
 
 def check_retention(frame: pd.DataFrame, purge: Purge) -> ControlResult:
     """Verify the output to be stored holds no row past retention and none without a date."""
-    dates = pd.to_datetime(frame[purge.date_column], errors="coerce")
-    late = int((dates < pd.Timestamp(purge.cutoff)).sum())
-    undated = int(dates.isna().sum())
+    dates = frame[purge.date_column]
+    late = int(expired(dates, purge.cutoff).sum())
+    undated = int(pd.to_datetime(dates, errors="coerce").isna().sum())
     findings = []
     if late:
         findings.append(f"{late} row(s) are past retention (before {purge.cutoff})")
