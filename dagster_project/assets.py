@@ -10,14 +10,16 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project import controls, gate, metadata
+from dagster_project.automation import flow_condition
 from dagster_project.enforce import run_flow
+from dagster_project.halts import halt_message, halting_checks, report_halt
 from dagster_project.lineage import AssetRun, launch_of
 from dagster_project.resources import TagtrailSettings
 from expectations import GateResult
 from lineage.propagation import Computed
 from pipelines.estate import Estate
-from pipelines.extracts import ContractError, extract_path, read_extract
-from pipelines.policy.result import ControlResult
+from pipelines.extracts import ContractError, conform
+from pipelines.sources import SourceError, read_source
 from pipelines.taxonomy import identifiability
 
 RESOURCE_KEYS = {"settings", "pseudonym_key", "lineage"}
@@ -48,29 +50,38 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
         "dagster/code_references": metadata.code_references(estate, name),
         **metadata.provenance(estate, name),
     }
-
-    @dg.asset(
-        key=key,
-        ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in flow.inputs}
-        if flow
-        else None,
+    check_specs = [*controls.control_specs(estate, name, key), *gate.check_specs(key, ds)]
+    inputs = flow.inputs if flow else ()
+    spec = dg.AssetSpec(
+        key,
         group_name=owner,
         owners=[f"team:{owner}", estate.departments[owner].steward.email],
-        kinds={"pandas", "parquet"} | ({"csv"} if flow is None else set()),
+        kinds={"pandas", "parquet"} | metadata.source_kinds(estate, name),
         description=ds.description,
         metadata=provenance,
         tags=tags,
         code_version=metadata.code_version(estate, name),
-        check_specs=[*controls.control_specs(estate, name, key), *gate.check_specs(key, ds)],
-        output_required=False,
+        automation_condition=flow_condition() if flow else None,
+    )
+    output = key.to_python_identifier()
+
+    # One spec with optional checks: a control that was never reached stays unreported and
+    # resolves to "skipped" instead of being reported as if it had run.
+    @dg.multi_asset(
+        name=output,
+        outs={output: dg.AssetOut.from_spec(spec, dagster_type=pd.DataFrame, is_required=False)},
+        check_specs=check_specs,
+        ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in inputs},
+        can_subset=True,
         required_resource_keys=RESOURCE_KEYS,
     )
-    def _asset(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> Iterator[Any]:
+    def _asset(context: dg.AssetExecutionContext, **frames: pd.DataFrame) -> Iterator[Any]:
+        _require_whole(context, key, check_specs)
         run = AssetRun(
             estate,
             name,
             computed,
-            context.run_id,
+            context.run.run_id,
             context.job_name,
             context.resources.lineage.emitter,
             launch_of(context),
@@ -78,27 +89,31 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
         run.emit("START")
         finished = False
         try:
+            result: GateResult | None
             if flow is None:
                 frame, result = _source(context, estate, name)
                 report = None
             else:
-                outcome = run_flow(context, estate, computed, flow, inputs)
+                outcome = run_flow(context, estate, computed, flow, frames)
                 frame, result, report = outcome.frame, outcome.gate, outcome.report
-                yield from (controls.check_result(r) for r in report.results)
-            yield from gate.check_results(result) if result else gate.not_evaluated()
+                yield from (controls.check_result(r) for r in report.results if r.evaluated)
+            if result is not None:
+                yield from gate.check_results(result)
             halting = list(report.halting) if report else []
             if result is None or not result.passed or halting or frame is None:
-                message = _halt_message(name, result, halting)
+                message = halt_message(name, result, halting)
                 run.emit("FAIL", gate=result, error_message=message, controls=report)
                 finished = True
                 context.log.error(f"{name}: held back. {message}")
+                report_halt(context, estate, name, halting_checks(result, halting))
                 return
             yield dg.Output(
                 frame,
+                output_name=output,
                 metadata={
                     **provenance,
                     "dagster/row_count": len(frame),
-                    "tagtrail/rows_in": sum(len(v) for v in inputs.values())
+                    "tagtrail/rows_in": sum(len(v) for v in frames.values())
                     if flow
                     else len(frame),
                 },
@@ -123,30 +138,37 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
     return _asset
 
 
+def _require_whole(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, specs: list[dg.AssetCheckSpec]
+) -> None:
+    """A dataset is only ever materialized together with every one of its checks."""
+    missing = {s.key for s in specs} - set(context.selected_asset_check_keys)
+    if key not in context.selected_asset_keys or missing:
+        raise dg.Failure(
+            description=f"{key.to_user_string()} is materialized together with all its checks "
+            "(they decide whether it may be stored); select the asset with its checks"
+        )
+
+
 def _source(
     context: dg.AssetExecutionContext, estate: Estate, name: str
 ) -> tuple[pd.DataFrame, GateResult]:
     """A source extract's data and its gate result; nothing is written here."""
     ds = estate.datasets[name]
     settings: TagtrailSettings = context.resources.settings
-    path = extract_path(settings.resolved_home(), estate.dataset_owner[name], name)
     try:
-        frame, conformance = read_extract(path, ds)
+        frame, conformance = conform(
+            read_source(estate, name, settings.extracts_folder(estate)), ds
+        )
     except ContractError as exc:
         return pd.DataFrame(), gate.contract_failure(ds, estate.suites[name], str(exc))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SourceError) as exc:
+        transient = isinstance(exc, SourceError) and exc.transient
         raise dg.Failure(
-            description=f"{exc}. Deliver the extract, or run `tagtrail demo` to generate it."
+            description=str(exc.problem if isinstance(exc, SourceError) else exc),
+            metadata={"tagtrail/source_error": "transient" if transient else "terminal"},
         ) from None
     return frame, gate.evaluate(frame, conformance, ds, estate.suites[name])
-
-
-def _halt_message(name: str, result: GateResult | None, halting: list[ControlResult]) -> str:
-    """Why the dataset was held back: the failed controls, then the failed gate."""
-    parts = [f"{r.control} failed: {r.summary}" for r in halting]
-    if result is not None and not result.passed:
-        parts.append(gate.summary(result))
-    return "; ".join(parts) or f"{name} was not produced"
 
 
 def _failure_text(exc: Exception) -> str:

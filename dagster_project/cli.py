@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
-import os
 import sys
-import textwrap
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from dagster_project.cli_errors import EXIT_HALTED, EXIT_USAGE, UsageError
 from lineage.audit_kinds import AUDIT_KINDS
-
-if TYPE_CHECKING:
-    from dagster_project.demo import DemoReport
-from typing import Any
-
-from pipelines.home import tagtrail_home
 from pipelines.yamlfile import DeclarationError
 
-EXIT_HALTED = 1
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A mistake in how tagtrail was called or configured: reported without a traceback."""
+_HOME_HELP = "TAGTRAIL_HOME (default: TAGTRAIL_HOME, else ./.tagtrail)"
+_EXTRACTS_HELP = (
+    "folder file sources are read from (default: TAGTRAIL_EXTRACTS, else the manifest's "
+    "extracts, else TAGTRAIL_HOME/extracts)"
+)
 
 
 def _positive(text: str) -> int:
@@ -47,57 +36,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
 
 
-def _failed_checks(report: DemoReport) -> str:
-    names = sorted({c for o in report.outcomes for c, v in o.checks.items() if v == "failed"})
-    return " and ".join(names) if names else "its checks"
-
-
 def _parser() -> argparse.ArgumentParser:
-    from pipelines.demo.defects import DEFECTS
-    from pipelines.demo.policy_defects import POLICY_DEFECTS
-
     p = argparse.ArgumentParser(
         prog="tagtrail", description="Privacy-tagged inter-departmental data flows."
     )
     sub = p.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
-    demo.add_argument(
-        "--people",
-        type=_positive,
-        default=10_000,
-        help="size of the synthetic population (default 10,000)",
-    )
-    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
-    demo.add_argument(
-        "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
-    )
-    demo.add_argument("--home", type=Path, default=None, help="TAGTRAIL_HOME (default ./.tagtrail)")
-    kinds = "; ".join(
-        [f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values()]
-        + [f"{d.name}: {d.description} (halted by {d.check})" for d in POLICY_DEFECTS.values()]
-    )
-    demo.add_argument(
-        "--defect",
-        choices=sorted([*DEFECTS, *POLICY_DEFECTS]),
-        metavar="KIND",
-        help=f"inject a data defect or a policy breach. Kinds: {kinds}",
-    )
-    val = sub.add_parser(
-        "validate", help="check the declarations of an estate without running anything"
-    )
-    val.add_argument(
-        "estate",
-        nargs="?",
-        type=Path,
-        default=None,
-        help="estate folder (default: the demo estate)",
-    )
-    val.add_argument(
-        "--as-of",
-        type=_date,
-        default=None,
-        help="judge agreements' dates on this day, YYYY-MM-DD (default today)",
-    )
+    _estate_commands(sub)
     for name, text in (
         ("trace", "follow a dataset or column hop by hop through the recorded lineage"),
         ("tags", "show each column's privacy tags and why it has them"),
@@ -105,9 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         ("audit", "list audit records: launches, outcomes, failed controls, purges, opt-outs"),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument(
-            "--home", type=Path, default=None, help="TAGTRAIL_HOME (default ./.tagtrail)"
-        )
+        cmd.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
         cmd.add_argument(
             "--store-url",
             default=None,
@@ -132,6 +74,60 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipelines.demo.defects import DEFECTS
+    from pipelines.demo.policy_defects import POLICY_DEFECTS
+
+    estate_help = "estate folder (default: TAGTRAIL_ESTATE, else the demo estate)"
+    init = sub.add_parser("init", help="scaffold a new estate that validates and runs as generated")
+    init.add_argument("directory", type=Path, metavar="DIR", help="a new or empty folder")
+    init.add_argument("--name", default=None, help="estate name (default: from the folder name)")
+    init.add_argument("--git", action="store_true", help="make the folder a git repository")
+    val = sub.add_parser(
+        "validate", help="check the declarations of an estate without running anything"
+    )
+    val.add_argument("estate", nargs="?", default=None, help=estate_help)
+    val.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="judge agreements' dates on this day, YYYY-MM-DD (default today)",
+    )
+    run = sub.add_parser("run", help="run an estate's flows (or some datasets) and summarise")
+    run.add_argument("--estate", default=None, help=estate_help)
+    run.add_argument(
+        "--select",
+        nargs="+",
+        metavar="DATASET",
+        default=None,
+        help="only these datasets (their other inputs must already be published)",
+    )
+    run.add_argument("--extracts", type=Path, default=None, help=_EXTRACTS_HELP)
+    demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
+    demo.add_argument(
+        "--people",
+        type=_positive,
+        default=10_000,
+        help="size of the synthetic population (default 10,000)",
+    )
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    kinds = "; ".join(
+        [f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values()]
+        + [f"{d.name}: {d.description} (halted by {d.check})" for d in POLICY_DEFECTS.values()]
+    )
+    demo.add_argument(
+        "--defect",
+        choices=sorted([*DEFECTS, *POLICY_DEFECTS]),
+        metavar="KIND",
+        help=f"inject a data defect or a policy breach. Kinds: {kinds}",
+    )
+    for cmd in (run, demo):
+        cmd.add_argument(
+            "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
+        )
+        cmd.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
+
+
 def _audit_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--dataset", default=None, help="only this dataset (bare or namespace/name)")
     cmd.add_argument("--department", default=None, help="only datasets this department owns")
@@ -146,15 +142,18 @@ def _audit_options(cmd: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tagtrail`` console script."""
     args = _parser().parse_args(argv)
+    from dagster_project import cli_estate, cli_lineage
     from lineage.store.errors import StoreError, UnknownNameError
 
-    commands = {
-        "demo": _demo,
-        "validate": _validate,
-        "trace": _trace,
-        "tags": _tags,
-        "events": _events,
-        "audit": _audit,
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "init": cli_estate.init,
+        "validate": cli_estate.validate,
+        "run": cli_estate.run,
+        "demo": cli_estate.demo,
+        "trace": cli_lineage.trace,
+        "tags": cli_lineage.tags,
+        "events": cli_lineage.events,
+        "audit": cli_lineage.audit,
     }
     try:
         return commands[args.command](args)
@@ -164,157 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"tagtrail: {exc}", file=sys.stderr)
         return EXIT_HALTED if exc.transient else EXIT_USAGE
-
-
-def _open_store(args: argparse.Namespace) -> Any:
-    from lineage.store import configured_url, open_store
-
-    home = (args.home or tagtrail_home()).resolve()
-    url = args.store_url or configured_url(home)
-    if url.startswith("sqlite:") and not (home / "lineage.db").exists() and not args.store_url:
-        raise UsageError(
-            f"no lineage store at {home / 'lineage.db'}; run `tagtrail demo` first or set TAGTRAIL_LINEAGE_URL"
-        )
-    return open_store(url)
-
-
-def _trace(args: argparse.Namespace) -> int:
-    from lineage.render import render_trace
-
-    dataset, _, column = args.target.partition(".")
-    direction = args.direction or "downstream"
-    with _open_store(args) as store:
-        hops = store.trace(dataset, column or None, direction, args.depth)
-    print(render_trace(args.target, direction, hops))
-    return 0
-
-
-def _tags(args: argparse.Namespace) -> int:
-    from lineage.render import render_tags
-
-    with _open_store(args) as store:
-        columns = store.columns(args.dataset)  # an unknown name raises, with close matches
-        record = store.dataset(args.dataset)
-        assert record is not None
-        print(render_tags(record, columns))
-    return 0
-
-
-def _events(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
-        for raw in store.events(args.run):
-            sys.stdout.write(raw.rstrip("\n") + "\n")
-    return 0
-
-
-def _moment(option: str, text: str | None) -> dt.datetime | None:
-    """``--since``/``--until``: a date is midnight UTC, a date-time without offset is UTC."""
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"{option} '{text}' is not a date (YYYY-MM-DD) or an ISO date-time "
-            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
-        ) from None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-
-
-def _audit(args: argparse.Namespace) -> int:
-    import json
-
-    from lineage.render import render_audit
-
-    since, until = _moment("--since", args.since), _moment("--until", args.until)
-    if since is not None and until is not None and since >= until:
-        raise UsageError(f"--since {args.since} must be before --until {args.until}")
-    with _open_store(args) as store:
-        records = store.audit(
-            dataset=args.dataset,
-            department=args.department,
-            agreement=args.agreement,
-            kind=args.kind,
-            since=since,
-            until=until,
-        )
-    if args.json:
-        for record in records:
-            print(json.dumps(record.as_json(), ensure_ascii=False))
-    else:
-        print(render_audit(records))
-    return 0
-
-
-def _validate(args: argparse.Namespace) -> int:
-    from pipelines.demo import DEMO_ESTATE
-    from pipelines.estate import load_estate
-
-    started = time.perf_counter()
-    estate = load_estate(args.estate or DEMO_ESTATE)
-    from dagster_project.factory import build_definitions
-    from lineage.propagation import propagate
-    from pipelines.policy.preview import preview
-
-    defs = build_definitions(estate)
-    defs.resolve_all_asset_specs()
-    print(
-        f"{len(estate.departments)} departments, {len(estate.agreements)} agreements, "
-        f"{len(estate.datasets)} datasets, {len(estate.flows)} flows: declarations valid; "
-        f"definitions built in {time.perf_counter() - started:.2f} s"
-    )
-    as_of = args.as_of or dt.date.today()
-    computed = propagate(estate)
-    findings = preview(estate, as_of, {k: v.tags for k, v in computed.items()})
-    for flow, result in findings:
-        level = "HALTS" if result.halts else "warns"
-        print(f"{flow}: {result.control} {level} on {as_of}: {result.summary}")
-    halting = sorted({flow for flow, result in findings if result.halts})
-    if halting:
-        print(
-            f"{len(halting)} flow(s) would be halted by their privacy controls on {as_of}: "
-            f"{', '.join(halting)}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    home = (args.home or tagtrail_home()).resolve()
-    os.environ["TAGTRAIL_HOME"] = str(home)
-    os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
-    logging.getLogger("dagster").setLevel(logging.WARNING)
-    from dagster_project.demo import render, run_demo
-
-    print(
-        f"Generating {args.people:,} synthetic people under {home} and running every flow ...",
-        flush=True,
-    )
-    report = run_demo(
-        home, people=args.people, seed=args.seed, defect=args.defect, as_of=args.as_of
-    )
-    print(render(report))
-    if not report.success:
-        held = [o.dataset for o in report.outcomes if o.status == "held back"]
-        errors = [o.dataset for o in report.outcomes if o.status == "error"]
-        why = (
-            f"{', '.join(held)} failed {_failed_checks(report)}"
-            if held
-            else f"{', '.join(errors)} raised an error"
-        )
-        print(
-            "\n"
-            + textwrap.fill(
-                f"The run halted: {why}, so nothing downstream ran and no bad data was written. "
-                "Open the run in the Dagster UI (make ui) to see which checks failed, with their rules, "
-                "counts and the keys of the rows concerned.",
-                width=100,
-            ),
-            file=sys.stderr,
-        )
-        return EXIT_HALTED
-    return 0
 
 
 if __name__ == "__main__":

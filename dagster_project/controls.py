@@ -1,10 +1,11 @@
-"""Privacy controls as blocking Dagster asset checks: what a steward sees when a flow is stopped.
+"""Privacy controls as Dagster asset checks: what a steward sees when a flow is stopped.
 
 Every flow output carries ``agreement_in_force``, ``minimisation`` and ``pseudonymisation``;
 ``disclosure_control``, ``retention`` and ``opt_outs`` where the flow or its agreement declares
-them. Each is blocking: ERROR halts the flow and everything downstream, WARN (an overdue review,
-or a control not evaluated because an earlier one halted the flow) never does. Metadata carries
-rules, counts, generalised group keys and primary keys, never a value of a tagged column.
+them. ERROR halts the flow and everything downstream (the data is not stored); WARN (an overdue
+review) never does. A control not reached because an earlier one halted the flow is not reported,
+so it shows as skipped. Metadata carries rules, counts, generalised group keys and primary keys,
+never a value of a tagged column.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ def applicable(estate: Estate, dataset: str) -> tuple[str, ...]:
 
 
 def control_specs(estate: Estate, dataset: str, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """One blocking check spec per applicable control."""
+    """One check spec per applicable control."""
     return [
-        dg.AssetCheckSpec(name, asset=key, blocking=True, description=DESCRIPTIONS[name])
+        dg.AssetCheckSpec(name, asset=key, description=DESCRIPTIONS[name])
         for name in applicable(estate, dataset)
     ]
 

@@ -1,7 +1,14 @@
-"""The code location Dagster loads: the demo estate bundled with tagtrail."""
+"""The code location Dagster loads: the components declared under ``dagster_project/defs/``.
 
-from dagster_project.factory import build_definitions
-from pipelines.demo import DEMO_ESTATE
-from pipelines.estate import load_estate
+Its one component is the estate named by ``TAGTRAIL_ESTATE`` (default: the demo estate).
+"""
 
-defs = build_definitions(load_estate(DEMO_ESTATE))
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Every component declared in ``defs/``."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.assets import build_assets
+from dagster_project.automation import automation_sensor
 from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
 from lineage.propagation import check_declared, propagate
@@ -33,4 +34,10 @@ def build_definitions(
         "pseudonym_key": PseudonymKey(),
         "lineage": LineageResource(),
     }
-    return dg.Definitions(assets=assets, jobs=[job], resources=defaults | (resources or {}))
+    flows = dg.AssetSelection.assets(*[a.key for a in assets if estate.producer(a.key.path[-1])])
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job],
+        sensors=[automation_sensor(flows)],
+        resources=defaults | (resources or {}),
+    )

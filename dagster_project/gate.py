@@ -1,8 +1,9 @@
 """The quality gate as Dagster asset checks: what a steward sees when data is held back.
 
-``quality_gate`` is blocking with ERROR severity: a failed critical expectation stops the asset
-from being written and everything downstream from running. ``quality_warnings`` reports
-warning-level failures with WARN severity and never halts.
+``quality_gate`` fails at ERROR severity when a critical expectation fails: the asset is not
+written and nothing downstream runs. ``quality_warnings`` reports warning-level failures with WARN
+severity and never halts. tagtrail halts by not storing the data, not by failing the step, so the
+specs are not Dagster-"blocking" (see :mod:`dagster_project.halts`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ def check_specs(key: dg.AssetKey, dataset: Dataset) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(
             GATE_CHECK,
             asset=key,
-            blocking=True,
             description=f"Critical expectations of '{dataset.name}' (types, keys, suite rules); "
             "a failure holds the data back and halts everything downstream.",
         ),
@@ -159,24 +159,6 @@ def check_results(result: GateResult) -> tuple[dg.AssetCheckResult, dg.AssetChec
 def summary(result: GateResult) -> str:
     """The blocking gate's one-line description: what failed, with row counts."""
     return _summary(result.failed_critical, "critical", result)
-
-
-def not_evaluated() -> tuple[dg.AssetCheckResult, dg.AssetCheckResult]:
-    """Gate results for data that never existed because a privacy control halted the flow first.
-
-    Not passed (nothing was shown to hold) but at WARN severity, so the halt has one reason.
-    """
-    text = "Not evaluated: a privacy control halted the flow before there was data to validate."
-    return tuple(  # type: ignore[return-value]
-        dg.AssetCheckResult(
-            check_name=name,
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=text,
-            metadata={"evaluated": False},
-        )
-        for name in (GATE_CHECK, WARN_CHECK)
-    )
 
 
 def _summary(failed: Sequence[ExpectationOutcome], level: str, result: GateResult) -> str:

@@ -40,7 +40,7 @@ def launch_of(context: dg.AssetExecutionContext) -> Launch:
     return Launch(getpass.getuser(), "os_user", at, context.run_id)
 
 
-class LineageResource(dg.ConfigurableResource):  # type: ignore[misc]
+class LineageResource(dg.ConfigurableResource["LineageResource"]):
     """Stores every OpenLineage event in the lineage store and sends it where OpenLineage is configured.
 
     ``url`` is a SQLAlchemy URL; unset, ``TAGTRAIL_LINEAGE_URL`` is used, else

@@ -55,6 +55,14 @@ def column_lineage(estate: Estate, flow: Flow) -> dg.TableColumnLineage:
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
+def source_kinds(estate: Estate, dataset_name: str) -> set[str]:
+    """What a source dataset is read from (``csv``, ``parquet`` or ``sql``); nothing for a flow."""
+    source = estate.sources.get(dataset_name)
+    if source is None:
+        return set()
+    return {"sql"} if source.sql is not None else {source.file_format}
+
+
 def dataset_tags(dataset: Dataset) -> set[str]:
     """Every privacy tag on any column of the dataset."""
     return {t for c in dataset.columns for t in c.tags}
@@ -75,6 +83,7 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
     if flow is None:
         meta |= {
             "tagtrail/source_system": ds.source_system,
+            "tagtrail/source": estate.sources[dataset_name].describe(),
             "tagtrail/supplying_department": owner,
             "tagtrail/purpose": "source extract held by its owner department",
             "tagtrail/retention": _retention(ds.retention) if ds.retention else "not declared",
@@ -111,7 +120,7 @@ def code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetad
 
 def _code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetadataValue:
     decl = estate.declared_in[f"dataset:{dataset_name}"]
-    refs: list[dg.LocalFileCodeReference] = [
+    refs: list[dg.LocalFileCodeReference | dg.UrlCodeReference] = [
         dg.LocalFileCodeReference(file_path=str(decl.path.resolve()), label="dataset declaration")
     ]
     if flow := estate.producer(dataset_name):

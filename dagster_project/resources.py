@@ -13,27 +13,41 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
+from pipelines.sources import extracts_dir
 from pipelines.store import dataset_path, read_dataset, write_dataset
 
+EXTRACTS_ENV = "TAGTRAIL_EXTRACTS"
 KEY_ENV = "TAGTRAIL_PSEUDONYM_KEY"
 KEY_FILE_ENV = "TAGTRAIL_PSEUDONYM_KEY_FILE"
 
 
-class TagtrailSettings(dg.ConfigurableResource):  # type: ignore[misc]
-    """Run-wide settings. ``home`` defaults to ``TAGTRAIL_HOME``; ``as_of`` (ISO date) to today."""
+class TagtrailSettings(dg.ConfigurableResource["TagtrailSettings"]):
+    """Run-wide settings, each resolved when a run starts.
+
+    ``home`` defaults to ``TAGTRAIL_HOME``; ``as_of`` (ISO date) to today; ``extracts`` (the
+    folder file sources are read from) to ``TAGTRAIL_EXTRACTS``, else the manifest's ``extracts``,
+    else ``<home>/extracts``.
+    """
 
     home: str | None = None
     as_of: str | None = None
+    extracts: str | None = None
 
     def resolved_home(self) -> Path:
         return tagtrail_home(self.home)
+
+    def extracts_folder(self, estate: Estate) -> Path:
+        """Where this run reads file sources from."""
+        configured = self.extracts or os.environ.get(EXTRACTS_ENV)
+        return extracts_dir(estate, self.resolved_home(), configured)
 
     def reference_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else dt.date.today()
 
 
-class PseudonymKey(dg.ConfigurableResource):  # type: ignore[misc]
+class PseudonymKey(dg.ConfigurableResource["PseudonymKey"]):
     """The keyed-hash key, read from an environment variable or a key file at run time.
 
     Only the *names* of the variable and the file are configuration, so the key itself never
@@ -74,7 +88,7 @@ def ensure_demo_key(home: Path) -> Path:
     return path
 
 
-class DatasetIOManager(dg.ConfigurableIOManager):  # type: ignore[misc]
+class DatasetIOManager(dg.ConfigurableIOManager):
     """Stores each asset as ``<home>/datasets/<department>/<dataset>.parquet``, written atomically."""
 
     home: str | None = None

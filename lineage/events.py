@@ -3,9 +3,9 @@
 One job per dataset, in the namespace of the department that owns it; the Dagster run is the
 parent (and root) run. Decisions a reader needs to know:
 
-- A source extract's input is the extract file as delivered, named after its place under the
-  tagtrail home (``extracts/<department>/<dataset>.csv``) in the owner's namespace, so lineage does
-  not depend on where a machine keeps its files.
+- A source extract's input is what it is read from, in the owner's namespace: a file named after
+  its place under the extracts folder (``extracts/<department>/<dataset>.csv``), so lineage does
+  not depend on where a machine keeps its files, or a SQL table (``[schema.]table``).
 - The publication gate checks the asset's own data before it is stored, so its outcomes go on the
   output dataset, as a dataset facet ``dataQualityAssertions`` (the facet's schema is an
   input-dataset facet; the core schema accepts any base facet under ``facets``). Only the
@@ -261,7 +261,8 @@ def _extract_input(estate: Estate, dataset: str, computed: Computed, producer: s
     ds = estate.datasets[dataset]
     facets = _column_facets(estate, dataset, computed, producer)
     facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(
-        description=f"Extract from {ds.source_system}, as delivered: {ds.description}",
+        description=f"Extract from {ds.source_system} ({estate.sources[dataset].describe()}), "
+        f"as delivered: {ds.description}",
         producer=producer,
     )
     return InputDataset(

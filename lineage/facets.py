@@ -42,8 +42,18 @@ def namespace(department: str) -> str:
 
 
 def extract_name(estate: Estate, dataset: str) -> str:
-    """The OpenLineage name of a source extract file: ``extracts/<department>/<dataset>.csv``."""
-    return f"extracts/{estate.dataset_owner[dataset]}/{dataset}.csv"
+    """The OpenLineage name of what a source dataset is read from, in its owner's namespace.
+
+    A file is ``extracts/<path under the extracts folder>``, so names do not depend on where a
+    machine keeps its files; a SQL table is ``[schema.]table``; a SQL query ``query/<dataset>``.
+    """
+    source = estate.sources[dataset]
+    if source.sql is None:
+        return f"extracts/{source.file}"
+    if source.sql.table is None:
+        return f"query/{dataset}"
+    schema = f"{source.sql.schema_name}." if source.sql.schema_name else ""
+    return f"{schema}{source.sql.table}"
 
 
 @attr.define

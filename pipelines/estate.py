@@ -1,23 +1,25 @@
 """Load an estate of declarations from a folder and check every cross-reference before anything runs.
 
-An estate folder holds ``departments.yaml``, ``agreements.yaml``, ``datasets/*.yaml`` (one file a
-department) and ``flows/*.yaml`` (one file a flow). Each dataset also needs a Great Expectations
-suite, ``<suites_dir>/<dataset>.json``.
+An estate folder holds its manifest ``estate.yaml`` (name, suites folder, sources, policy),
+``departments.yaml``, ``agreements.yaml``, ``datasets/*.yaml`` (one file a department),
+``flows/*.yaml`` (one file a flow) and the flows' transform modules. Each dataset also needs a
+Great Expectations suite, ``<suites>/<dataset>.json``, in the folder the manifest names.
 """
 
 from __future__ import annotations
 
 import graphlib
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from expectations import SUITES_DIR, Suite, SuiteError, load_suite
+from expectations import Suite, SuiteError, load_suite
+from pipelines.estate_code import TransformImportError, resolve_transform
+from pipelines.manifest import MANIFEST, Manifest, Source
 from pipelines.model import (
     Agreement,
     AgreementFile,
@@ -55,6 +57,8 @@ class Estate:
     """Every declaration of an estate, cross-checked, with the files they came from."""
 
     root: Path
+    manifest: Manifest | None = None
+    suites_dir: Path | None = None
     departments: dict[str, Department] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
     dataset_owner: dict[str, str] = field(default_factory=dict)
@@ -63,6 +67,18 @@ class Estate:
     suites: dict[str, Suite] = field(default_factory=dict)
     transforms: dict[str, Transform] = field(default_factory=dict)
     declared_in: dict[str, Declared] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The estate's name, from its manifest."""
+        assert self.manifest is not None, "estate loaded without its manifest"
+        return self.manifest.name
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        """Where each source dataset comes from, by dataset name."""
+        assert self.manifest is not None, "estate loaded without its manifest"
+        return self.manifest.sources
 
     def producer(self, dataset: str) -> Flow | None:
         """The flow whose output is ``dataset``; None for a source extract."""
@@ -87,14 +103,19 @@ class Estate:
 
 
 def load_estate(root: Path, suites_dir: Path | None = None) -> Estate:
-    """Load and cross-check the estate in ``root``; raise :class:`DeclarationError` listing every problem."""
+    """Load and cross-check the estate in ``root``; raise :class:`DeclarationError` listing every problem.
+
+    ``suites_dir`` overrides the suites folder the manifest names.
+    """
     root = Path(root)
     if not root.is_dir():
-        raise DeclarationError([f"{root}: estate folder not found"])
+        raise DeclarationError(
+            [f"{root}: estate folder not found; `tagtrail init {root}` creates a new estate"]
+        )
     estate = Estate(root=root)
     problems: list[str] = []
     loader = _Loader(estate, problems)
-    loader.load(root, suites_dir or SUITES_DIR)
+    loader.load(root, suites_dir)
     if problems:
         raise DeclarationError(problems)
     return estate
@@ -108,25 +129,91 @@ class _Loader:
     def fail(self, src: SourceFile, loc: tuple[str | int, ...], msg: str) -> None:
         self.problems.append(f"{src.where(loc)}: {msg}")
 
-    def load(self, root: Path, suites_dir: Path) -> None:
+    def load(self, root: Path, suites_dir: Path | None) -> None:
+        manifest_src = self._manifest(root)
         for src, dept in self._items(root / "departments.yaml", DepartmentFile, "departments"):
             self._add(self.e.departments, dept.name, dept, src, "department")
         for src, agr in self._items(root / "agreements.yaml", AgreementFile, "agreements"):
-            self._add(self.e.agreements, agr.id, agr, src, "agreement")
+            self._add(self.e.agreements, agr.id, self._with_policy(agr), src, "agreement")
         for path in sorted((root / "datasets").glob("*.yaml")):
             self._dataset_file(path)
         for path in sorted((root / "flows").glob("*.yaml")):
             flow_src = self._read(path)
             if flow_src is not None and (flow := self._parse(flow_src, Flow, ())) is not None:
                 self._add(self.e.flows, flow.name, flow, flow_src, "flow")
-        if self.problems:
+        if self.problems or manifest_src is None:
             return
         self._check_agreements()
         for flow in self.e.flows.values():
             self._check_flow(flow)
-        self._check_datasets(suites_dir)
+        self._check_sources(manifest_src)
+        self.e.suites_dir = suites_dir or self._suites_dir(manifest_src)
+        self._check_datasets(self.e.suites_dir)
         if not self.problems:
             self._check_cycles()
+
+    def _manifest(self, root: Path) -> SourceFile | None:
+        path = root / MANIFEST
+        if not path.is_file():
+            self.problems.append(
+                f"{path}: file not found; every estate has a manifest naming it, its suites "
+                f"folder, its sources and its policy (`tagtrail init` writes one)"
+            )
+            return None
+        src = self._read(path)
+        if src is not None:
+            self.e.manifest = self._parse(src, Manifest, ())
+        return src if self.e.manifest is not None else None
+
+    def _with_policy(self, agr: Agreement) -> Agreement:
+        """The agreement with the estate's policy defaults for what it does not set itself."""
+        policy = self.e.manifest.policy if self.e.manifest else None
+        if policy is None:
+            return agr
+        defaults = {
+            "review_overdue": policy.review_overdue,
+            "on_end": policy.on_agreement_end,
+            "disclosure": policy.disclosure,
+        }
+        return agr.model_copy(
+            update={k: v for k, v in defaults.items() if k not in agr.model_fields_set}
+        )
+
+    def _suites_dir(self, src: SourceFile) -> Path:
+        assert self.e.manifest is not None
+        suites = (self.e.root / self.e.manifest.suites).resolve()
+        if not suites.is_dir():
+            self.fail(
+                src,
+                ("suites",),
+                f"suites folder {suites} does not exist; create it or name the folder that "
+                "holds the estate's <dataset>.json suites",
+            )
+        return suites
+
+    def _check_sources(self, src: SourceFile) -> None:
+        """Every source dataset has a source, and every source is a declared source dataset."""
+        sources = self.e.sources
+        for name, ds in self.e.datasets.items():
+            if ds.source_system and name not in sources:
+                self.fail(
+                    src,
+                    ("sources",),
+                    f"source dataset '{name}' has no source; add sources.{name} with "
+                    f"file: <path under the extracts folder> or sql: {{url_env: VARIABLE, "
+                    "table: NAME}",
+                )
+        for name in sources:
+            if name not in self.e.datasets:
+                self.fail(src, ("sources", name), self._unknown("dataset", name))
+            elif not self.e.datasets[name].source_system:
+                self.fail(
+                    src,
+                    ("sources", name),
+                    f"dataset '{name}' is the output of flow "
+                    f"'{p.name if (p := self.e.producer(name)) else '?'}', not a source; only "
+                    "datasets with a source_system are read from a source",
+                )
 
     def _read(self, path: Path) -> SourceFile | None:
         if not path.is_file():
@@ -311,21 +398,12 @@ class _Loader:
             self._check_column(src, loc, ds, col)
 
     def _resolve_transform(self, src: SourceFile, flow: Flow) -> None:
-        module_name, func_name = flow.transform.split(":")
         try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            self.fail(
-                src,
-                ("transform",),
-                f"cannot import module '{module_name}' ({exc}); give 'package.module:function' importable from the project",
-            )
+            func = resolve_transform(self.e.root, flow.transform)
+        except TransformImportError as exc:
+            self.fail(src, ("transform",), str(exc))
             return
-        func = getattr(module, func_name, None)
-        if not callable(func):
-            self.fail(src, ("transform",), f"module '{module_name}' has no function '{func_name}'")
-            return
-        self.e.transforms[flow.name] = func
+        self.e.transforms[flow.name] = cast(Transform, func)
 
     def _check_datasets(self, suites_dir: Path) -> None:
         producers: dict[str, list[str]] = {}
@@ -349,6 +427,8 @@ class _Loader:
             self._load_suite(name, ds, suites_dir / f"{name}.json", decl)
 
     def _load_suite(self, name: str, ds: Dataset, path: Path, decl: Declared) -> None:
+        if not path.parent.is_dir():
+            return  # reported once, on the manifest's suites field
         if not path.is_file():
             self.fail(
                 decl.file, decl.loc, f"dataset '{name}' has no expectation suite; create {path}"

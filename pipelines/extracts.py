@@ -1,4 +1,4 @@
-"""Source extracts as delivered (CSV files) and the conversion of any frame to its declared types."""
+"""The demo's extract files, and the conversion of any frame to its declared types."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Conformance:
 
 
 def extract_path(home: Path, department: str, dataset: str) -> Path:
-    """Where the source system drops a dataset's extract."""
+    """Where the demo's generator writes a dataset's extract (its manifest reads it there)."""
     return Path(home) / "extracts" / department / f"{dataset}.csv"
 
 
@@ -46,14 +46,6 @@ def write_extract(home: Path, department: str, dataset: str, frame: pd.DataFrame
     path = extract_path(home, department, dataset)
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
     return path
-
-
-def read_extract(path: Path, dataset: Dataset) -> tuple[pd.DataFrame, Conformance]:
-    """Read a CSV extract as text and convert it to the declared types."""
-    if not path.is_file():
-        raise FileNotFoundError(f"extract for dataset '{dataset.name}' not found at {path}")
-    raw = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    return conform(raw, dataset)
 
 
 def conform(frame: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, Conformance]:

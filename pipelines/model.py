@@ -191,6 +191,7 @@ class Agreement(_Strict):
     end: dt.date
     review: dt.date
     review_overdue: Literal["warn", "halt"] = "warn"
+    on_end: Literal["destroy", "archive"] = "destroy"
     disclosure: Disclosure = Disclosure()
 
     @model_validator(mode="after")

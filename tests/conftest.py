@@ -5,22 +5,23 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from pipelines.demo import DEMO_ESTATE
+from pipelines.manifest import copy_estate
 
 
 @pytest.fixture
 def estate_copy(tmp_path: Path) -> Path:
     """The demo estate's declarations copied to a temporary folder, to break on purpose."""
-    dest = tmp_path / "estate"
-    shutil.copytree(DEMO_ESTATE, dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return dest
+    return copy_estate(DEMO_ESTATE, tmp_path / "estate")
 
 
 GoldenCheck = Callable[[Path, Any], None]
@@ -50,3 +51,63 @@ def golden_file() -> GoldenCheck:
             pytest.fail("result differs from golden file:\n" + "\n".join(diff))
 
     return check
+
+
+SQL_BACKENDS = {
+    "sqlite": (None, ""),
+    "postgresql": (
+        "TAGTRAIL_TEST_PG_URL",
+        "set TAGTRAIL_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test to run the "
+        "PostgreSQL tests (.ci/run sets it)",
+    ),
+    "mariadb": (
+        "TAGTRAIL_TEST_MARIADB_URL",
+        "set TAGTRAIL_TEST_MARIADB_URL=mysql+pymysql://root@127.0.0.1:3306/test to run the "
+        "MariaDB tests (.ci/run sets it)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SqlDatabase:
+    """A scratch database for source tests: its URL and the schema to put tables in."""
+
+    backend: str
+    url: str
+    schema: str | None
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.url)
+
+    def load(self, table: str, frame: Any) -> None:
+        """Create ``table`` in the scratch schema from a pandas frame."""
+        with self.engine().begin() as conn:
+            frame.to_sql(table, conn, schema=self.schema, index=False, if_exists="replace")
+
+
+@pytest.fixture(params=list(SQL_BACKENDS))
+def sql_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDatabase]:
+    """A scratch SQL database on SQLite, and on PostgreSQL and MariaDB where configured.
+
+    PostgreSQL gets a fresh schema, MariaDB a fresh database (its schemas), both dropped after.
+    """
+    backend = request.param
+    env, how = SQL_BACKENDS[backend]
+    if env is None:
+        yield SqlDatabase(backend, f"sqlite:///{tmp_path / 'source.db'}", None)
+        return
+    base = os.environ.get(env)
+    if not base:
+        pytest.skip(how)
+    schema = f"tt_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield SqlDatabase(backend, base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(
+                sa.text(f"DROP SCHEMA {schema}" + (" CASCADE" if backend == "postgresql" else ""))
+            )
+        admin.dispose()

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.manifest import copy_estate
 from pipelines.policy.result import (
     AGREEMENT_IN_FORCE,
     DISCLOSURE_CONTROL,
@@ -18,8 +19,13 @@ from pipelines.policy.result import (
     PSEUDONYMISATION,
 )
 
-_DEFECT_TRANSFORMS = "pipelines.demo.defect_transforms"
-_TRANSFORM = "transform: pipelines.demo.estate.flows.care_research_extract:transform"
+DEFECT_TRANSFORMS = "flows.defects"
+_TRANSFORM = "transform: flows.care_research_extract:transform"
+# Transforms are modules of the estate, so the copy gets one that brings in the buggy ones.
+_SHIM = (
+    '"""Transforms with known bugs, for the demo\'s policy defects."""\n\n'
+    "from pipelines.demo.defect_transforms import *  # noqa: F403\n"
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ class PolicyDefect:
         dest = home / "estates" / self.name
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
+        copy_estate(source, dest)
+        (dest / "flows" / "defects.py").write_text(_SHIM, encoding="utf-8")
         for edit in self.edits:
             edit.apply(dest)
         return dest
@@ -103,7 +110,7 @@ POLICY_DEFECTS: dict[str, PolicyDefect] = {
             "a transform bug sends NHS numbers to research in the clear while the declaration "
             "still says keyed_hash",
             PSEUDONYMISATION,
-            (Edit(_CARE_FLOW, _TRANSFORM, f"transform: {_DEFECT_TRANSFORMS}:care_unhashed"),),
+            (Edit(_CARE_FLOW, _TRANSFORM, f"transform: {DEFECT_TRANSFORMS}:care_unhashed"),),
         ),
         PolicyDefect(
             "k-below-threshold",
@@ -111,7 +118,7 @@ POLICY_DEFECTS: dict[str, PolicyDefect] = {
             "the care extract's k-anonymising step was removed, so rare combinations of age "
             "band, sex and district single people out",
             DISCLOSURE_CONTROL,
-            (Edit(_CARE_FLOW, _TRANSFORM, f"transform: {_DEFECT_TRANSFORMS}:care_unsuppressed"),),
+            (Edit(_CARE_FLOW, _TRANSFORM, f"transform: {DEFECT_TRANSFORMS}:care_unsuppressed"),),
         ),
     )
 }

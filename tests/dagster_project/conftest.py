@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.demo import DemoReport, run_demo
+from dagster_project.demo import run_demo
+from dagster_project.run import RunReport
 
 AS_OF = dt.date(2026, 11, 1)
 PEOPLE = 1500
 
 
 @pytest.fixture(scope="session")
-def clean_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoReport]:
+def clean_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunReport]:
     """A TAGTRAIL_HOME after one clean demo run."""
     home = tmp_path_factory.mktemp("clean") / "home"
     report = run_demo(home, people=PEOPLE, as_of=AS_OF)
@@ -24,7 +25,7 @@ def clean_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoRepo
 
 
 @pytest.fixture
-def home_after_clean_run(clean_home: tuple[Path, DemoReport], tmp_path: Path) -> Path:
+def home_after_clean_run(clean_home: tuple[Path, RunReport], tmp_path: Path) -> Path:
     """A private copy of the clean home, so a test can run a defect over it."""
     src, _ = clean_home
     dest = tmp_path / "home"

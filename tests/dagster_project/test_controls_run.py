@@ -8,10 +8,11 @@ import dagster as dg
 import pytest
 
 from dagster_project import controls
-from dagster_project.demo import DemoReport, run_demo
+from dagster_project.demo import run_demo
+from dagster_project.run import RunReport
 from lineage.validation import validate_event
 from pipelines.demo import DEMO_ESTATE
-from pipelines.demo.policy_defects import POLICY_DEFECTS, Edit, PolicyDefect
+from pipelines.demo.policy_defects import DEFECT_TRANSFORMS, POLICY_DEFECTS, Edit, PolicyDefect
 from pipelines.estate import load_estate
 from pipelines.policy import result as r
 from pipelines.store import dataset_path
@@ -19,7 +20,7 @@ from pipelines.store import dataset_path
 from .conftest import AS_OF, PEOPLE
 from .runs import ESTATE, SPEC, check_evaluations, events, instance, materialization, store
 
-_T = "pipelines.demo.defect_transforms"
+_T = DEFECT_TRANSFORMS
 _RES03 = "id: DSA-ASC-RES-03"
 # Breaches beyond the demo's own: every rule of every control gets a halting case.
 EXTRA = (
@@ -79,7 +80,7 @@ EXTRA = (
         (
             Edit(
                 "flows/care_statistics.yaml",
-                "pipelines.demo.estate.flows.care_statistics:transform",
+                "flows.care_statistics:transform",
                 f"{_T}:statistics_primary_only",
             ),
         ),
@@ -92,7 +93,7 @@ EXTRA = (
         (
             Edit(
                 "flows/admissions_research_extract.yaml",
-                "pipelines.demo.estate.flows.admissions_research_extract:transform",
+                "flows.admissions_research_extract:transform",
                 f"{_T}:admissions_months_withheld",
             ),
             Edit(
@@ -146,7 +147,9 @@ def test_breach_halts_the_flow(home_after_clean_run: Path, breach: PolicyDefect)
     assert not report.success
     status = {o.dataset: o.status for o in report.outcomes}
     assert status[breach.dataset] == "held back"
-    assert all(status[d] == "skipped" for d in downstream), status
+    assert all(status[d] == "not run" for d in downstream), status
+    reasons = {o.dataset: o.reason for o in report.outcomes}
+    assert all(breach.dataset in (reasons[d] or "") for d in downstream), reasons
     others = set(ESTATE.datasets) - guarded
     assert all(status[d] == "published" for d in others), status
     for n in guarded:
@@ -157,6 +160,11 @@ def test_breach_halts_the_flow(home_after_clean_run: Path, breach: PolicyDefect)
         evaluations = check_evaluations(inst, report.run_id)
     check = evaluations[(breach.dataset, breach.check)]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    reported = {c for (d, c) in evaluations if d == breach.dataset}
+    if breach.check in (r.AGREEMENT_IN_FORCE, r.MINIMISATION):  # halted before there was data
+        order = list(controls.applicable(ESTATE, breach.dataset))
+        reached = order[: order.index(breach.check) + 1]
+        assert reported == set(reached), "checks never reached must not be reported"
     assert check.metadata["rule"].value
     assert check.metadata["findings"].value != "None."
     name, value = EXPECTED_COUNTS.get(breach.name, (None, None))
@@ -180,7 +188,7 @@ def test_breach_halts_the_flow(home_after_clean_run: Path, breach: PolicyDefect)
     ]
 
 
-def test_compliant_estate_passes_every_control(clean_home: tuple[Path, DemoReport]) -> None:
+def test_compliant_estate_passes_every_control(clean_home: tuple[Path, RunReport]) -> None:
     home, report = clean_home
     with instance(home) as inst:
         evaluations = check_evaluations(inst, report.run_id)

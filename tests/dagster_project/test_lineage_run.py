@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.demo import DemoReport, run_demo
+from dagster_project.demo import run_demo
+from dagster_project.run import RunReport
 from lineage.store import default_url, open_store
 from lineage.validation import validate_event
 from pipelines.demo.defects import DEFECTS
@@ -25,7 +26,7 @@ def _store(home: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not SPEC.is_dir(), reason=f"OpenLineage spec not found at {SPEC}")
-def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, DemoReport]) -> None:
+def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, RunReport]) -> None:
     home, report = clean_home
     with _store(home) as store:
         events = [json.loads(raw) for raw in store.events(report.run_id)]
@@ -59,7 +60,7 @@ def _attributions(hop, tag: str) -> list[tuple[tuple[str, ...], tuple[str, ...],
 
 
 def test_trace_shows_tag_change_at_pseudonymisation_and_aggregation(
-    clean_home: tuple[Path, DemoReport],
+    clean_home: tuple[Path, RunReport],
 ) -> None:
     home, _ = clean_home
     with _store(home) as store:
@@ -97,7 +98,7 @@ def test_trace_shows_tag_change_at_pseudonymisation_and_aggregation(
 
 
 def test_trace_carries_tags_unchanged_where_nothing_masks(
-    clean_home: tuple[Path, DemoReport],
+    clean_home: tuple[Path, RunReport],
 ) -> None:
     home, _ = clean_home
     with _store(home) as store:
@@ -162,7 +163,7 @@ def test_rerun_and_reingest_duplicate_nothing(home_after_clean_run: Path) -> Non
     assert snapshot() == before
 
 
-def test_cli_trace_tags_events(clean_home: tuple[Path, DemoReport]) -> None:
+def test_cli_trace_tags_events(clean_home: tuple[Path, RunReport]) -> None:
     home, report = clean_home
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

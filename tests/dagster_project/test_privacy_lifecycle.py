@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from dagster_project import cli
-from dagster_project.demo import DemoReport, dagster_home, run_demo
+from dagster_project.demo import run_demo
 from dagster_project.lineage import launch_of
 from dagster_project.resources import default_key_file
+from dagster_project.run import RunReport, dagster_home
 from pipelines.extracts import extract_path
 from pipelines.masking import keyed_hash
 from pipelines.store import dataset_path, read_dataset
@@ -215,7 +216,7 @@ def test_opt_out_register_change_removes_people_downstream(
 
 
 def test_audit_trail_says_who_ran_what_when_and_why(
-    clean_home: tuple[Path, DemoReport], capsys: pytest.CaptureFixture[str]
+    clean_home: tuple[Path, RunReport], capsys: pytest.CaptureFixture[str]
 ) -> None:
     home, report = clean_home
     with store(home) as s:

@@ -20,7 +20,7 @@ from pipelines.model import ColumnDerivation
 from pipelines.taxonomy import GENERALISATION_LEVELS, TAGS
 
 Golden = Callable[[str, Any], None]
-TRANSFORM = "pipelines.demo.estate.flows.care_statistics:transform"
+TRANSFORM = "flows.passthrough:transform"
 DEPARTMENTS = """departments:
   - {name: d1, title: One, steward: {name: A Steward, email: steward@example.org}}
   - {name: d2, title: Two, steward: {name: A Steward, email: steward@example.org}}
@@ -59,6 +59,12 @@ def write_estate(
     for sub in ("datasets", "flows", "suites"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "departments.yaml").write_text(DEPARTMENTS, encoding="utf-8")
+    (root / "flows" / "passthrough.py").write_text(
+        "def transform(ctx, **inputs):\n    return next(iter(inputs.values()))\n", encoding="utf-8"
+    )
+    manifest = {"name": "test", "suites": "suites"}
+    manifest["sources"] = {name: {"file": f"d1/{name}.csv"} for name in sources}
+    _dump(root / "estate.yaml", manifest)
     (root / "agreements.yaml").write_text(AGREEMENTS, encoding="utf-8")
     datasets: list[dict[str, Any]] = []
     for name, cols in sources.items():

@@ -1,0 +1,158 @@
+"""The estate commands: ``tagtrail init``, ``validate``, ``run`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dagster_project.cli_errors import EXIT_HALTED, EXIT_OK, EXIT_USAGE, UsageError
+from pipelines.home import estate_dir, tagtrail_home
+
+if TYPE_CHECKING:
+    from dagster_project.run import RunReport
+
+
+def init(args: argparse.Namespace) -> int:
+    """Scaffold a new estate that validates and runs as generated."""
+    from pipelines.scaffold import InitError, init_estate
+
+    try:
+        written = init_estate(args.directory, name=args.name, git=args.git)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
+    dest = args.directory
+    print(f"Created the estate in {dest.resolve()} ({len(written)} files).")
+    print(
+        textwrap.dedent(
+            f"""
+            Next:
+              tagtrail validate {dest}
+              tagtrail run --estate {dest}
+              (cd {dest} && pytest tests)
+            Then edit estate.yaml, the declarations and flows/ to describe your own flows."""
+        ).strip("\n")
+    )
+    return EXIT_OK
+
+
+def validate(args: argparse.Namespace) -> int:
+    """Check every declaration and build the definitions; preview policy halts on a date."""
+    from pipelines.estate import load_estate
+
+    started = time.perf_counter()
+    estate = load_estate(estate_dir(args.estate))
+    from dagster_project.factory import build_definitions
+    from lineage.propagation import propagate
+    from pipelines.policy.preview import preview
+
+    defs = build_definitions(estate)
+    defs.resolve_all_asset_specs()
+    print(
+        f"{estate.name}: {len(estate.departments)} departments, {len(estate.agreements)} "
+        f"agreements, {len(estate.datasets)} datasets, {len(estate.flows)} flows: declarations "
+        f"valid; definitions built in {time.perf_counter() - started:.2f} s"
+    )
+    as_of = args.as_of or dt.date.today()
+    computed = propagate(estate)
+    findings = preview(estate, as_of, {k: v.tags for k, v in computed.items()})
+    for flow, result in findings:
+        level = "HALTS" if result.halts else "warns"
+        print(f"{flow}: {result.control} {level} on {as_of}: {result.summary}")
+    halting = sorted({flow for flow, result in findings if result.halts})
+    if halting:
+        print(
+            f"{len(halting)} flow(s) would be halted by their privacy controls on {as_of}: "
+            f"{', '.join(halting)}",
+            file=sys.stderr,
+        )
+        return EXIT_HALTED
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run an estate, or the selected datasets of it, and summarise."""
+    from pipelines.estate import load_estate
+
+    home = _home(args)
+    estate = load_estate(estate_dir(args.estate))
+    from dagster_project.run import run_estate
+
+    print(f"Running estate '{estate.name}' into {home} ...", flush=True)
+    report = _refusable(
+        lambda: run_estate(
+            estate, home, select=args.select, as_of=args.as_of, extracts=args.extracts
+        )
+    )
+    return _finish(report, "tagtrail run")
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Generate the demo's synthetic sources, then run the demo estate."""
+    home = _home(args)
+    from dagster_project.demo import run_demo
+
+    print(
+        f"Generating {args.people:,} synthetic people under {home} and running every flow ...",
+        flush=True,
+    )
+    report = _refusable(
+        lambda: run_demo(
+            home, people=args.people, seed=args.seed, defect=args.defect, as_of=args.as_of
+        )
+    )
+    return _finish(report, "tagtrail demo run")
+
+
+def _home(args: argparse.Namespace) -> Path:
+    """The home for this command; Dagster's instance lives in it unless DAGSTER_HOME says otherwise."""
+    home = (args.home or tagtrail_home()).resolve()
+    os.environ["TAGTRAIL_HOME"] = str(home)
+    os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    return home
+
+
+def _refusable(start: Callable[[], RunReport]) -> RunReport:
+    from dagster_project.run import RunRefused
+
+    try:
+        return start()
+    except RunRefused as exc:
+        problems = "\n".join(f"  {p}" for p in exc.problems)
+        print(f"tagtrail: nothing was run:\n{problems}", file=sys.stderr)
+        raise SystemExit(EXIT_HALTED if exc.transient else EXIT_USAGE) from None
+
+
+def _finish(report: RunReport, title: str) -> int:
+    from dagster_project.summary import render
+
+    print(render(report, title))
+    if report.success:
+        return EXIT_OK
+    held = [o.dataset for o in report.outcomes if o.status == "held back"]
+    errors = [o.dataset for o in report.outcomes if o.status == "error"]
+    failed = sorted({c for o in report.outcomes for c, v in o.checks.items() if v == "failed"})
+    why = (
+        f"{', '.join(held)} failed {' and '.join(failed) or 'its checks'}"
+        if held
+        else f"{', '.join(errors)} raised an error"
+    )
+    print(
+        "\n"
+        + textwrap.fill(
+            f"The run halted: {why}, so nothing downstream ran and no bad data was written. "
+            "Open the run in the Dagster UI (make ui) to see which checks failed, with their "
+            "rules, counts and the keys of the rows concerned.",
+            width=100,
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_HALTED

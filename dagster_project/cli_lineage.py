@@ -1,0 +1,91 @@
+"""The lineage commands: ``tagtrail trace``, ``tags``, ``events`` and ``audit`` over the lineage store."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Any
+
+from dagster_project.cli_errors import UsageError
+from pipelines.home import tagtrail_home
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from lineage.store import configured_url, open_store
+
+    home = (args.home or tagtrail_home()).resolve()
+    url = args.store_url or configured_url(home)
+    if url.startswith("sqlite:") and not (home / "lineage.db").exists() and not args.store_url:
+        raise UsageError(
+            f"no lineage store at {home / 'lineage.db'}; run `tagtrail demo` first or set TAGTRAIL_LINEAGE_URL"
+        )
+    return open_store(url)
+
+
+def trace(args: argparse.Namespace) -> int:
+    from lineage.render import render_trace
+
+    dataset, _, column = args.target.partition(".")
+    direction = args.direction or "downstream"
+    with _open_store(args) as store:
+        hops = store.trace(dataset, column or None, direction, args.depth)
+    print(render_trace(args.target, direction, hops))
+    return 0
+
+
+def tags(args: argparse.Namespace) -> int:
+    from lineage.render import render_tags
+
+    with _open_store(args) as store:
+        columns = store.columns(args.dataset)  # an unknown name raises, with close matches
+        record = store.dataset(args.dataset)
+        assert record is not None
+        print(render_tags(record, columns))
+    return 0
+
+
+def events(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        for raw in store.events(args.run):
+            sys.stdout.write(raw.rstrip("\n") + "\n")
+    return 0
+
+
+def _moment(option: str, text: str | None) -> dt.datetime | None:
+    """``--since``/``--until``: a date is midnight UTC, a date-time without offset is UTC."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} '{text}' is not a date (YYYY-MM-DD) or an ISO date-time "
+            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
+        ) from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def audit(args: argparse.Namespace) -> int:
+    import json
+
+    from lineage.render import render_audit
+
+    since, until = _moment("--since", args.since), _moment("--until", args.until)
+    if since is not None and until is not None and since >= until:
+        raise UsageError(f"--since {args.since} must be before --until {args.until}")
+    with _open_store(args) as store:
+        records = store.audit(
+            dataset=args.dataset,
+            department=args.department,
+            agreement=args.agreement,
+            kind=args.kind,
+            since=since,
+            until=until,
+        )
+    if args.json:
+        for record in records:
+            print(json.dumps(record.as_json(), ensure_ascii=False))
+    else:
+        print(render_audit(records))
+    return 0

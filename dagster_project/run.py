@@ -1,0 +1,152 @@
+"""``tagtrail run``: materialize an estate (or part of it) in-process into the home's Dagster instance.
+
+Before anything runs, every selected source is checked (the variable set, the server answering,
+the table there) and every input a selected flow takes from outside the selection must already be
+published, so a mistake stops the run with nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
+from dagster_project.lineage import LineageResource
+from dagster_project.metadata import asset_key
+from dagster_project.resources import DatasetIOManager, TagtrailSettings
+from dagster_project.summary import DatasetOutcome, summarise
+from pipelines.estate import Estate
+from pipelines.model import _close
+from pipelines.sources import SourceError, check_source
+from pipelines.store import dataset_path
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+class RunRefused(Exception):
+    """The run was not started: each problem names a dataset and what to do.
+
+    ``transient`` is true when every problem is a source that did not answer (try again).
+    """
+
+    def __init__(self, problems: list[str], *, transient: bool = False) -> None:
+        self.problems = problems
+        self.transient = transient
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class RunReport:
+    """What one run did: its Dagster run id, whether everything passed, and each dataset's fate."""
+
+    run_id: str
+    success: bool
+    outcomes: list[DatasetOutcome]
+    dagster_home: Path
+    injected: tuple[str, ...] = ()
+
+    @property
+    def halted(self) -> list[DatasetOutcome]:
+        """The datasets held back by a failed check."""
+        return [o for o in self.outcomes if o.status == "held back"]
+
+
+def dagster_home(home: Path) -> Path:
+    """The Dagster instance folder under ``home``, created with telemetry off."""
+    path = home / "dagster"
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "dagster.yaml").exists():
+        (path / "dagster.yaml").write_text(DAGSTER_YAML)
+    return path
+
+
+def selected(estate: Estate, names: Sequence[str] | None) -> list[str]:
+    """The datasets to run, in order; unknown names raise :class:`RunRefused` with close matches."""
+    if not names:
+        return estate.topological_datasets()
+    unknown = [n for n in names if n not in estate.datasets]
+    if unknown:
+        raise RunRefused(
+            [
+                f"--select: estate '{estate.name}' has no dataset '{n}'{_close(n, estate.datasets)}"
+                for n in unknown
+            ]
+            + [f"its datasets: {', '.join(sorted(estate.datasets))}"]
+        )
+    wanted = set(names)
+    return [d for d in estate.topological_datasets() if d in wanted]
+
+
+def preflight(estate: Estate, datasets: Sequence[str], home: Path, extracts: Path) -> None:
+    """Raise :class:`RunRefused` listing every reason the selected datasets cannot run."""
+    problems: list[tuple[str, bool]] = []
+    chosen = set(datasets)
+    for name in datasets:
+        flow = estate.producer(name)
+        if flow is None:
+            try:
+                check_source(estate, name, extracts)
+            except SourceError as exc:
+                problems.append((str(exc), exc.transient))
+            continue
+        for needed in flow.inputs:
+            published = dataset_path(home, estate.dataset_owner[needed], needed).is_file()
+            if needed not in chosen and not published:
+                problems.append(
+                    (
+                        f"flow '{flow.name}' reads '{needed}', which is not selected and has "
+                        f"never been published under {home}; add --select {needed} or run it first",
+                        False,
+                    )
+                )
+    if problems:
+        raise RunRefused([p for p, _ in problems], transient=all(t for _, t in problems))
+
+
+def run_estate(
+    estate: Estate,
+    home: Path,
+    *,
+    select: Sequence[str] | None = None,
+    as_of: dt.date | None = None,
+    extracts: Path | None = None,
+    lineage_url: str | None = None,
+    launched_by: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunReport:
+    """Check, then materialize the selected datasets of ``estate`` (all by default) into ``home``."""
+    home = home.resolve()
+    as_of = as_of or dt.date.today()
+    settings = TagtrailSettings(
+        home=str(home),
+        as_of=as_of.isoformat(),
+        extracts=str(extracts) if extracts else None,
+    )
+    datasets = selected(estate, select)
+    preflight(estate, datasets, home, settings.extracts_folder(estate))
+    defs = build_definitions(
+        estate,
+        resources={
+            "settings": settings,
+            "io_manager": DatasetIOManager(home=str(home)),
+            "lineage": LineageResource(home=str(home), url=lineage_url),
+        },
+    )
+    instance_dir = dagster_home(home)
+    keys = [asset_key(estate, d) for d in datasets]
+    with dg.DagsterInstance.from_config(str(instance_dir)) as instance:
+        result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=keys if select else None,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags={"tagtrail/launched_by": launched_by or getpass.getuser(), **(tags or {})},
+        )
+    outcomes = summarise(result, estate, datasets)
+    halted = any(o.status != "published" for o in outcomes)
+    return RunReport(result.run_id, result.success and not halted, outcomes, instance_dir)
