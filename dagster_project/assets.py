@@ -15,11 +15,12 @@ from dagster_project.enforce import run_flow
 from dagster_project.halts import halt_message, halting_checks, report_halt
 from dagster_project.lineage import AssetRun, launch_of
 from dagster_project.resources import TagtrailSettings
+from dagster_project.sensors import FINGERPRINT
 from expectations import GateResult
 from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
-from pipelines.sources import SourceError, read_source
+from pipelines.sources import SourceError, fingerprint, read_source
 from pipelines.taxonomy import identifiability
 
 RESOURCE_KEYS = {"settings", "pseudonym_key", "lineage"}
@@ -90,8 +91,9 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
         finished = False
         try:
             result: GateResult | None
+            extra: dict[str, Any] = {}
             if flow is None:
-                frame, result = _source(context, estate, name)
+                frame, result, extra = _source(context, estate, name)
                 report = None
             else:
                 outcome = run_flow(context, estate, computed, flow, frames)
@@ -112,6 +114,7 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                 output_name=output,
                 metadata={
                     **provenance,
+                    **extra,
                     "dagster/row_count": len(frame),
                     "tagtrail/rows_in": sum(len(v) for v in frames.values())
                     if flow
@@ -152,23 +155,24 @@ def _require_whole(
 
 def _source(
     context: dg.AssetExecutionContext, estate: Estate, name: str
-) -> tuple[pd.DataFrame, GateResult]:
-    """A source extract's data and its gate result; nothing is written here."""
+) -> tuple[pd.DataFrame, GateResult, dict[str, Any]]:
+    """A source's data, its gate result and what to record of it; nothing is written here."""
     ds = estate.datasets[name]
     settings: TagtrailSettings = context.resources.settings
+    extracts = settings.extracts_folder(estate)
     try:
-        frame, conformance = conform(
-            read_source(estate, name, settings.extracts_folder(estate)), ds
-        )
+        raw = read_source(estate, name, extracts)
+        seen = {FINGERPRINT: fingerprint(estate, name, extracts, rows=raw)}
+        frame, conformance = conform(raw, ds)
     except ContractError as exc:
-        return pd.DataFrame(), gate.contract_failure(ds, estate.suites[name], str(exc))
+        return pd.DataFrame(), gate.contract_failure(ds, estate.suites[name], str(exc)), {}
     except (FileNotFoundError, SourceError) as exc:
         transient = isinstance(exc, SourceError) and exc.transient
         raise dg.Failure(
             description=str(exc.problem if isinstance(exc, SourceError) else exc),
             metadata={"tagtrail/source_error": "transient" if transient else "terminal"},
         ) from None
-    return frame, gate.evaluate(frame, conformance, ds, estate.suites[name])
+    return frame, gate.evaluate(frame, conformance, ds, estate.suites[name]), seen
 
 
 def _failure_text(exc: Exception) -> str:

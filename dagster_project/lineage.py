@@ -22,22 +22,23 @@ _RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
 LAUNCHED_BY_TAGS = ("tagtrail/launched_by", "user", "dagster/user")
 
 
-def launch_of(context: dg.AssetExecutionContext) -> Launch:
+def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Launch:
     """Who launched this Dagster run and when.
 
     The first of the run tags ``tagtrail/launched_by``, ``user`` (set by Dagster+ for runs
     launched in its UI) and ``dagster/user``; otherwise the operating-system user of the process
     running the step.
     """
-    record = context.instance.get_run_record_by_id(context.run_id)
+    run_id = context.run.run_id
+    record = context.instance.get_run_record_by_id(run_id)
     at = record.create_timestamp if record is not None else dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     tags = context.run.tags
     for tag in LAUNCHED_BY_TAGS:
         if tags.get(tag):
-            return Launch(tags[tag], "run_tag", at, context.run_id)
-    return Launch(getpass.getuser(), "os_user", at, context.run_id)
+            return Launch(tags[tag], "run_tag", at, run_id)
+    return Launch(getpass.getuser(), "os_user", at, run_id)
 
 
 class LineageResource(dg.ConfigurableResource["LineageResource"]):

@@ -14,5 +14,7 @@ AuditKind = Literal[
     "control_failed",
     "retention_purge",
     "opt_out_exclusion",
+    "dataset_destroyed",
+    "dataset_archived",
 ]
 AUDIT_KINDS: Final[tuple[AuditKind, ...]] = get_args(AuditKind)

@@ -59,7 +59,16 @@ from lineage.facets import (
 from lineage.propagation import ColumnTags
 from pipelines.estate import Estate
 
-__all__ = ["PRODUCER", "build_event", "extract_name", "namespace", "to_dict", "to_json"]
+__all__ = [
+    "PRODUCER",
+    "build_event",
+    "column_facets",
+    "extract_name",
+    "namespace",
+    "parent_facet",
+    "to_dict",
+    "to_json",
+]
 
 
 @functools.cache
@@ -115,7 +124,7 @@ def build_event(
     owner = estate.dataset_owner[dataset]
     flow = estate.producer(dataset)
     run_facets: dict[str, Any] = {
-        "parent": _parent(parent_run_id, parent_job_name, producer),
+        "parent": parent_facet(parent_run_id, parent_job_name, producer),
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
             version=_version("dagster"),
             name="dagster",
@@ -185,7 +194,8 @@ def to_json(event: RunEvent) -> str:
     return Serde.to_json(event)
 
 
-def _parent(run_id: str, job_name: str, producer: str) -> parent_run.ParentRunFacet:
+def parent_facet(run_id: str, job_name: str, producer: str) -> parent_run.ParentRunFacet:
+    """The Dagster run as parent and root of a tagtrail run."""
     return parent_run.ParentRunFacet(
         run=parent_run.Run(runId=run_id),
         job=parent_run.Job(namespace=PARENT_NAMESPACE, name=job_name),
@@ -220,9 +230,10 @@ def _job_facets(estate: Estate, dataset: str, producer: str) -> dict[str, Any]:
     }
 
 
-def _column_facets(
+def column_facets(
     estate: Estate, dataset: str, computed: Computed, producer: str
 ) -> dict[str, Any]:
+    """``schema``, column-level ``tags`` and ``tagtrail_privacy`` of a dataset."""
     ds = estate.datasets[dataset]
     tags = [
         tags_dataset.TagsDatasetFacetFields(
@@ -252,14 +263,14 @@ def _column_facets(
 
 def _input(estate: Estate, dataset: str, computed: Computed, producer: str) -> InputDataset:
     owner = estate.dataset_owner[dataset]
-    facets = _column_facets(estate, dataset, computed, producer)
+    facets = column_facets(estate, dataset, computed, producer)
     return InputDataset(namespace=namespace(owner), name=dataset, facets=facets)
 
 
 def _extract_input(estate: Estate, dataset: str, computed: Computed, producer: str) -> InputDataset:
     owner = estate.dataset_owner[dataset]
     ds = estate.datasets[dataset]
-    facets = _column_facets(estate, dataset, computed, producer)
+    facets = column_facets(estate, dataset, computed, producer)
     facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(
         description=f"Extract from {ds.source_system} ({estate.sources[dataset].describe()}), "
         f"as delivered: {ds.description}",
@@ -273,7 +284,7 @@ def _extract_input(estate: Estate, dataset: str, computed: Computed, producer: s
 def _output(estate: Estate, dataset: str, computed: Computed, producer: str) -> OutputDataset:
     owner = estate.dataset_owner[dataset]
     steward = estate.departments[owner].steward
-    facets = _column_facets(estate, dataset, computed, producer)
+    facets = column_facets(estate, dataset, computed, producer)
     facets["columnLineage"] = column_lineage_facet(estate, dataset, producer=producer)
     facets["ownership"] = ownership_dataset.OwnershipDatasetFacet(
         owners=[

@@ -93,12 +93,18 @@ def check_source(
 
 
 def fingerprint(
-    estate: Estate, name: str, extracts: Path, environ: Mapping[str, str] | None = None
+    estate: Estate,
+    name: str,
+    extracts: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    rows: pd.DataFrame | None = None,
 ) -> str:
     """A short hash that changes when the source's content changes.
 
     Files: the SHA-256 of their bytes. SQL with ``updated_column``: its row count and latest
-    update time. Other SQL sources: a hash of every row read.
+    update time. Other SQL sources: a hash of every row, taken from ``rows`` (the rows just read
+    with :func:`read_source`) when given, else read now.
     """
     source = estate.sources[name]
     if source.sql is None:
@@ -119,7 +125,7 @@ def fingerprint(
                 f"SELECT COUNT(*), MAX({_quote(conn, sql.updated_column)}) FROM {_from(conn, sql)}",
             ).one()
         return hashlib.sha256(f"{row[0]}|{row[1]}".encode()).hexdigest()[:32]
-    frame = _read_sql(estate, name, sql, environ or os.environ)
+    frame = rows if rows is not None else _read_sql(estate, name, sql, environ or os.environ)
     hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes() + ",".join(frame.columns).encode()).hexdigest()[:32]
 

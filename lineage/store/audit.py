@@ -16,7 +16,9 @@ Which rows an event yields (events without ``tagtrail_audit`` yield none):
   the control);
 - COMPLETE only, as a halted run stores nothing: ``retention_purge`` when rows were purged
   (details: the retention object) and ``opt_out_exclusion`` whenever an opt-out register was
-  applied, even if it excluded no one (details: the opt-out object).
+  applied, even if it excluded no one (details: the opt-out object);
+- COMPLETE with a ``tagtrail_disposal`` output facet (an agreement ended): ``dataset_destroyed``
+  or ``dataset_archived`` (details: the disposal object: agreement, reason, rows, keys hash).
 
 Facets are read tolerantly: a field of the wrong type counts as absent, and an audit facet
 that yields no Dagster run id (``dagsterRunId``, else the ``parent`` facet) or no department
@@ -37,6 +39,7 @@ from lineage.store.records import AUDIT_KINDS, AuditRecord
 
 AUDIT_FACET: Final = "tagtrail_audit"
 CONTROLS_FACET: Final = "tagtrail_controls"
+DISPOSAL_FACET: Final = "tagtrail_disposal"
 _RUN_KINDS: Final = {"START": "run_started", "COMPLETE": "run_completed", "FAIL": "run_failed"}
 
 
@@ -107,6 +110,11 @@ def _outcome(
     opt_out = checked.get("optOut")
     if isinstance(opt_out, dict):
         facts.append(("opt_out_exclusion", opt_out))
+    disposal = as_dict(facets.get(DISPOSAL_FACET))
+    action = as_str(disposal.get("action"))
+    if action in ("destroyed", "archived"):
+        details = {k: v for k, v in disposal.items() if not k.startswith("_")}
+        facts.append((f"dataset_{action}", details))
     return facts
 
 

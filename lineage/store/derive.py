@@ -9,7 +9,8 @@ Refreshing takes the dataset row's lock first (PostgreSQL), so concurrent writer
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Final
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -31,9 +32,17 @@ from lineage.store.models import (
     Run,
     RunDataset,
 )
-from lineage.store.parse import DatasetRef, Role, department_of, merge_datasets
+from lineage.store.parse import (
+    DatasetRef,
+    DatasetView,
+    Role,
+    as_dict,
+    department_of,
+    merge_datasets,
+)
 from lineage.store.sql import ensure_columns, ensure_datasets, upsert
 
+DROP: Final = "DROP"
 _DECLARED_FIELDS = (
     "department",
     "description",
@@ -57,7 +66,10 @@ def refresh_dataset(session: Session, dataset_id: int) -> None:
 
     The source is the latest COMPLETE run that wrote it. A dataset no run ever completed as an
     output (an external extract) is described by the input facets of the latest COMPLETE run that
-    read it instead: columns and tags, but no version and no incoming edges.
+    read it instead: columns and tags, but no version and no incoming edges. A dataset whose latest
+    output run dropped it (``lifecycleStateChange: DROP``) is marked dropped as of that run and
+    keeps the columns, tags and edges of the version it had, so lineage still shows where its
+    data came from.
     """
     dataset = session.scalars(
         select(Dataset)
@@ -67,34 +79,60 @@ def refresh_dataset(session: Session, dataset_id: int) -> None:
     ).one()
     _clear(session, dataset_id)
     ref = DatasetRef(dataset.namespace, dataset.name)
-    role: Role = "output"
-    run = _latest_complete(session, dataset_id, role)
-    if run is None:
-        role = "input"
-        run = _latest_complete(session, dataset_id, role)
-    produced = run is not None and role == "output"
-    dataset.version_run_id = run.run_id if run is not None and produced else None
-    dataset.version_time = run.ended_at if run is not None and produced else None
-    if run is None:
+    dropped, run, view = _output_version(session, dataset_id, ref)
+    produced = run is not None
+    if run is None and dropped is None:
+        run = _latest_complete(session, dataset_id, "input")
+        view = _view(session, run, ref, "input") if run is not None else None
+    if run is None and dropped is None:
         _declare(dataset, None, ref)
+        dataset.version_run_id = dataset.version_time = None
         _drop_orphans(session, dataset_id)
         return
-    raws = session.scalars(
-        select(Event.raw).where(Event.run_id == run.run_id).order_by(Event.event_time, Event.id)
-    )
-    view = merge_datasets([json.loads(raw) for raw in raws], role).get(ref)
     facets = view.facets if view is not None else {}
     facts = dataset_facts(ref, facets)
     _declare(dataset, facts, ref)
+    version = dropped or (run if produced else None)
+    dataset.version_run_id = version.run_id if version is not None else None
+    dataset.version_time = version.ended_at if version is not None else None
+    if dropped is not None:
+        dataset.lifecycle_state = DROP
     own_columns = _write_columns(session, dataset_id, facets)
     _write_tags(session, own_columns, facets)
-    if produced:
+    if produced and run is not None:
         _write_edges(session, dataset_id, run, view.inputs if view else [], facts, facets)
     _drop_orphans(session, dataset_id)
 
 
-def _latest_complete(session: Session, dataset_id: int, role: Role) -> Run | None:
-    return session.scalars(
+def _output_version(
+    session: Session, dataset_id: int, ref: DatasetRef
+) -> tuple[Run | None, Run | None, DatasetView | None]:
+    """(the run that dropped it, the run of its last real version, that version's view).
+
+    With no drop, the first item is None; a dataset dropped with no earlier version is described
+    by the dropping run's own facets.
+    """
+    dropped: Run | None = None
+    for run in _complete_runs(session, dataset_id, "output"):
+        view = _view(session, run, ref, "output")
+        state = as_dict(view.facets.get("lifecycleStateChange")) if view else {}
+        if state.get("lifecycleStateChange") != DROP:
+            return dropped, run, view
+        if dropped is None:
+            dropped, first = run, view
+    return (dropped, None, first) if dropped is not None else (None, None, None)
+
+
+def _view(session: Session, run: Run, ref: DatasetRef, role: Role) -> DatasetView | None:
+    raws = session.scalars(
+        select(Event.raw).where(Event.run_id == run.run_id).order_by(Event.event_time, Event.id)
+    )
+    return merge_datasets([json.loads(raw) for raw in raws], role).get(ref)
+
+
+def _complete_runs(session: Session, dataset_id: int, role: Role, page: int = 4) -> Iterator[Run]:
+    """COMPLETE runs that had the dataset in ``role``, newest first, read a few at a time."""
+    query = (
         select(Run)
         .join(RunDataset, RunDataset.run_id == Run.run_id)
         .where(
@@ -103,8 +141,15 @@ def _latest_complete(session: Session, dataset_id: int, role: Role) -> Run | Non
             Run.state == "COMPLETE",
         )
         .order_by(Run.ended_at.desc(), Run.run_id.desc())
-        .limit(1)
-    ).one_or_none()
+    )
+    offset = 0
+    while runs := session.scalars(query.offset(offset).limit(page)).all():
+        yield from runs
+        offset += page
+
+
+def _latest_complete(session: Session, dataset_id: int, role: Role) -> Run | None:
+    return next(_complete_runs(session, dataset_id, role), None)
 
 
 def _clear(session: Session, dataset_id: int) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from pipelines.estate import Estate
-from pipelines.model import Flow, _close
+from pipelines.model import Agreement, Flow, _close
 from pipelines.policy.result import AGREEMENT_IN_FORCE, ControlResult, Severity
 from pipelines.taxonomy import is_criminal, is_personal, is_special_category
 
@@ -88,3 +89,56 @@ def check_agreement(
         findings=findings,
         counts=counts,
     )
+
+
+@dataclass(frozen=True)
+class Term:
+    """Where an agreement stands on a date: in force or not, and how long until it ends."""
+
+    agreement: Agreement
+    as_of: dt.date
+    warning_days: int
+
+    @property
+    def days_to_end(self) -> int:
+        """Days from ``as_of`` to the last day in force (negative once it has ended)."""
+        return (self.agreement.end - self.as_of).days
+
+    @property
+    def days_to_review(self) -> int:
+        """Days from ``as_of`` to the review date (negative when overdue)."""
+        return (self.agreement.review - self.as_of).days
+
+    @property
+    def ended(self) -> bool:
+        return self.as_of > self.agreement.end
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """What a steward must act on; empty when the agreement needs nothing."""
+        agr, out = self.agreement, []
+        if self.ended:
+            out.append(f"{agr.id} ended on {agr.end}; data received under it must be disposed of")
+        elif self.as_of < agr.start:
+            out.append(f"{agr.id} starts on {agr.start}; flows under it halt until then")
+        elif self.days_to_end <= self.warning_days:
+            out.append(
+                f"{agr.id} ends in {self.days_to_end} day(s), on {agr.end}: renew it or plan the "
+                f"data's disposal ({agr.on_end} on the day after)"
+            )
+        if not self.ended and self.days_to_review < 0:
+            out.append(f"{agr.id} was due for review on {agr.review}")
+        elif not self.ended and self.days_to_review <= self.warning_days:
+            out.append(
+                f"{agr.id} is due for review in {self.days_to_review} day(s), on {agr.review}"
+            )
+        return tuple(out)
+
+    def summary(self) -> str:
+        """One line for the check's description."""
+        if self.findings:
+            return "; ".join(self.findings)
+        return (
+            f"{self.agreement.id} in force on {self.as_of}: ends in {self.days_to_end} days, "
+            f"review in {self.days_to_review} days"
+        )

@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from dagster_project import controls
+from dagster_project.agreements import AGREEMENT_CHECK
 from dagster_project.demo import run_demo
 from dagster_project.gate import GATE_CHECK, WARN_CHECK
 from dagster_project.run import RunReport, dagster_home
@@ -99,7 +100,8 @@ def test_asset_definitions_carry_owners_groups_and_kinds() -> None:
         assert {"pandas", "parquet"} <= set(node.kinds)
         assert node.description == ESTATE.datasets[name].description
         check_keys = {k.name for k in node.check_keys}
-        assert check_keys == {GATE_CHECK, WARN_CHECK, *controls.applicable(ESTATE, name)}
+        review = {AGREEMENT_CHECK} if ESTATE.producer(name) else set()
+        assert check_keys == {GATE_CHECK, WARN_CHECK, *controls.applicable(ESTATE, name), *review}
 
 
 CRITICAL = [d for d in DEFECTS.values() if d.check == GATE_CHECK]

@@ -10,7 +10,7 @@ import pytest
 from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import Estate, load_estate
 from pipelines.model import Flow
-from pipelines.policy.agreement import check_agreement
+from pipelines.policy.agreement import Term, check_agreement
 from pipelines.policy.result import AGREEMENT_IN_FORCE
 
 # care_research_extract runs under DSA-ASC-RES-03: parties social_care and research, purpose
@@ -242,3 +242,27 @@ def test_several_problems_are_reported_together(estate: Estate) -> None:
     )
     assert result.summary == "; ".join(result.findings)
     assert dict(result.counts) == {"days_past_end": 5, "as_of": "2028-04-05"}
+
+
+@pytest.mark.parametrize(
+    ("as_of", "warning_days", "expected"),
+    [
+        ("2028-11-01", 30, []),
+        ("2028-12-11", 30, ["ends in 20 day(s), on 2028-12-31", "due for review in 9 day(s)"]),
+        ("2028-12-31", 30, ["ends in 0 day(s)", "was due for review on 2028-12-20"]),
+        ("2029-01-01", 30, ["ended on 2028-12-31"]),
+        ("2028-12-21", 5, ["was due for review on 2028-12-20"]),
+        ("2025-12-31", 30, ["starts on 2026-01-01"]),
+        ("2028-11-10", 10, []),
+    ],
+)
+def test_agreement_term(as_of: str, warning_days: int, expected: list[str]) -> None:
+    agreement = load_estate(DEMO_ESTATE).agreements["DSA-HLT-ASC-01"]
+    agreement = agreement.model_copy(update={"review": dt.date(2028, 12, 20)})
+    term = Term(agreement, dt.date.fromisoformat(as_of), warning_days)
+    findings = " | ".join(term.findings)
+    for text in expected:
+        assert text in findings, findings
+    if not expected:
+        assert term.findings == () and "in force" in term.summary()
+    assert term.ended == (dt.date.fromisoformat(as_of) > agreement.end)
