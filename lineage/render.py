@@ -165,4 +165,10 @@ def audit_summary(record: AuditRecord) -> str:
             f"excluded {_number(d.get('excluded'))} of register {d.get('register', '?')} "
             f"v{_short(d.get('registerVersion'))} ({_number(d.get('registerSize'))} people)"
         )
+    if record.kind in ("dataset_destroyed", "dataset_archived"):
+        where = f" to {d['archivedTo']}" if d.get("archivedTo") else ""
+        return (
+            f"{record.kind.removeprefix('dataset_')} {_number(d.get('rows'))} rows{where} "
+            f"(keys sha256 {_short(d.get('keysSha256'))}): {d.get('reason', '?')}"
+        )
     return ", ".join(f"{key}={value}" for key, value in d.items())

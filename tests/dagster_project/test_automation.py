@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -192,6 +194,10 @@ def test_an_ended_agreement_disposes_of_what_was_received(home_after_clean_run: 
             if '"DROP"' in raw and "discharge_notifications" in raw
         ]
         dataset = store.dataset("discharge_notifications")
+        columns = store.columns("discharge_notifications")
+        hops = store.trace("discharge_notifications", "nhs_number", "upstream", None)
+    assert {c.name for c in columns} == set(ESTATE.datasets["discharge_notifications"].column_names)
+    assert hops, "where the dropped data came from is still on record"
     assert record.details["rows"] == len(keys)
     assert record.details["keysSha256"] == keys_sha256(keys)
     assert record.agreement == agreement.id and record.launched_by == "steward"
@@ -200,6 +206,16 @@ def test_an_ended_agreement_disposes_of_what_was_received(home_after_clean_run: 
     if SPEC.is_dir():
         assert validate_event(event, SPEC) == []
     assert dataset is not None and dataset.lifecycle_state == "DROP"
+    audit = subprocess.run(
+        [
+            *(sys.executable, "-m", "dagster_project.cli", "audit", "--home", str(home)),
+            *("--kind", "dataset_destroyed"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"destroyed {len(keys):,} rows" in audit and agreement.id in audit
     again = _review(ESTATE, home, agreement.end + dt.timedelta(days=2))
     assert "nothing of it is held" in (again["discharge_notifications"].description or "")
     with open_store(default_url(home)) as store:
