@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TAGTRAIL_HOME ?= $(CURDIR)/.tagtrail
 export DAGSTER_HOME ?= $(TAGTRAIL_HOME)/dagster
 
-.PHONY: demo test ui lint typecheck check-defs clean
+.PHONY: demo run test ui lint typecheck check-defs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tagtrail needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
+# make exits 2 whenever a command fails; the tagtrail command's own code (1 halted, 2 a mistake
+# on your side) is the "Error N" make prints, and what .venv/bin/tagtrail returns when called directly.
 demo: $(STAMP)
 	$(BIN)/tagtrail demo $(ARGS)
+
+run: $(STAMP)
+	$(BIN)/tagtrail run $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -162,6 +162,7 @@ def test_the_instance_agrees_nothing_downstream_failed(
     with instance(home) as inst:
         run = inst.get_run_by_id(run_id)
         assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        assert not inst.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         records = inst.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     assert set(records) == set(keys)
     for key, record in records.items():
