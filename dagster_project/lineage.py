@@ -20,13 +20,15 @@ from pipelines.home import tagtrail_home
 
 _RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
 LAUNCHED_BY_TAGS = ("tagtrail/launched_by", "user", "dagster/user")
+AUTOMATION_TAGS = {"dagster/schedule_name": "schedule", "dagster/sensor_name": "sensor"}
 
 
 def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Launch:
     """Who launched this Dagster run and when.
 
     The first of the run tags ``tagtrail/launched_by``, ``user`` (set by Dagster+ for runs
-    launched in its UI) and ``dagster/user``; otherwise the operating-system user of the process
+    launched in its UI) and ``dagster/user``; then the schedule or sensor that launched it
+    (``schedule:agreement_review_daily``); otherwise the operating-system user of the process
     running the step.
     """
     run_id = context.run.run_id
@@ -38,6 +40,9 @@ def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
     for tag in LAUNCHED_BY_TAGS:
         if tags.get(tag):
             return Launch(tags[tag], "run_tag", at, run_id)
+    for tag, kind in AUTOMATION_TAGS.items():
+        if tags.get(tag):
+            return Launch(f"{kind}:{tags[tag]}", "run_tag", at, run_id)
     return Launch(getpass.getuser(), "os_user", at, run_id)
 
 

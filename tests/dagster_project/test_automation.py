@@ -150,11 +150,13 @@ def test_plain_eager_would_have_run_on_held_back_data(home_after_clean_run: Path
     assert result.get_num_requested(flow) == 1
 
 
-def _review(estate: Estate, home: Path, as_of: dt.date) -> dict[str, dg.AssetCheckEvaluation]:
+def _review(
+    estate: Estate, home: Path, as_of: dt.date, tags: dict[str, str] | None = None
+) -> dict[str, dg.AssetCheckEvaluation]:
     defs = _defs(estate, home, as_of)
     with dg.DagsterInstance.from_config(str(dagster_home(home))) as inst:
         result = defs.resolve_job_def(AGREEMENT_JOB).execute_in_process(
-            instance=inst, tags={"tagtrail/launched_by": "steward"}
+            instance=inst, tags=tags or {"tagtrail/launched_by": "steward"}
         )
     assert result.success
     assert not result.get_asset_materialization_events(), "the review materializes nothing"
@@ -233,10 +235,16 @@ def test_an_agreement_that_says_archive_moves_the_data_out_of_publication(
     )
     estate = load_estate(root)
     published = dataset_path(home, "social_care", "discharge_notifications").read_bytes()
-    _review(estate, home, estate.agreements["DSA-HLT-ASC-01"].end + dt.timedelta(days=1))
+    _review(
+        estate,
+        home,
+        estate.agreements["DSA-HLT-ASC-01"].end + dt.timedelta(days=1),
+        tags={"dagster/schedule_name": "agreement_review_daily"},
+    )
     [archived] = (home / "archive" / "social_care" / "discharge_notifications").iterdir()
     assert archived.read_bytes() == published
     assert not dataset_path(home, "social_care", "discharge_notifications").exists()
     with open_store(default_url(home)) as store:
         [record] = store.audit(dataset="discharge_notifications", kind="dataset_archived")
     assert record.details["archivedTo"] == str(archived.relative_to(home))
+    assert record.launched_by == "schedule:agreement_review_daily"
