@@ -28,6 +28,7 @@ from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
 from pipelines.estate import load_estate
 from pipelines.home import estate_dir
+from pipelines.yamlfile import DeclarationError
 
 
 class EnvRef(dg.Model):
@@ -78,7 +79,16 @@ class TagtrailEstate(dg.Component, dg.Model, dg.Resolvable):
         """The estate's folder: from the environment (relative to the working directory) or
         relative to the folder of the ``defs.yaml`` that declares it."""
         if isinstance(self.estate, EnvRef):
-            return estate_dir(os.environ.get(self.estate.env) or self.estate.default)
+            value = os.environ.get(self.estate.env) or self.estate.default
+            if not value:
+                raise DeclarationError(
+                    [
+                        f"{here / 'defs.yaml'}: attributes.estate: environment variable "
+                        f"{self.estate.env} is not set; set it to the estate folder, or give "
+                        "a default (e.g. default: demo)"
+                    ]
+                )
+            return estate_dir(value)
         if self.estate == "demo":
             return estate_dir("demo")
         path = Path(self.estate).expanduser()

@@ -16,6 +16,7 @@ from dagster.components.testing.utils import component_defs
 from dagster_project.components import EnvRef, TagtrailEstate
 from pipelines.demo import DEMO_ESTATE
 from pipelines.scaffold import init_estate
+from pipelines.yamlfile import DeclarationError
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -136,6 +137,10 @@ def test_the_estate_setting_reads_the_environment_when_definitions_load(
     assert component.estate_folder(Path("/elsewhere")) == tmp_path / "mine"
     literal = TagtrailEstate(estate="../mine")
     assert literal.estate_folder(tmp_path / "defs") == tmp_path / "mine"
+    monkeypatch.delenv("TAGTRAIL_ESTATE")
+    unset = TagtrailEstate(estate=EnvRef(env="TAGTRAIL_ESTATE"))
+    with pytest.raises(DeclarationError, match="environment variable TAGTRAIL_ESTATE is not set"):
+        unset.estate_folder(tmp_path)
 
 
 def test_run_time_settings_become_env_vars(tmp_path: Path) -> None:
