@@ -137,7 +137,7 @@ def _finish(report: RunReport, title: str) -> int:
     print(render(report, title))
     if report.success:
         return EXIT_OK
-    held = [o.dataset for o in report.outcomes if o.status == "held back"]
+    held = [o.dataset for o in report.halted]
     errors = [o.dataset for o in report.outcomes if o.status == "error"]
     failed = sorted({c for o in report.outcomes for c, v in o.checks.items() if v == "failed"})
     why = (
