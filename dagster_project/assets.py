@@ -18,6 +18,7 @@ from dagster_project.resources import TagtrailSettings
 from dagster_project.sensors import FINGERPRINT
 from expectations import GateResult
 from lineage.propagation import Computed
+from pipelines.delivery import DeliveryError
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
 from pipelines.sources import SourceError, fingerprint, read_source
@@ -164,8 +165,11 @@ def _source(
         raw = read_source(estate, name, extracts)
         seen = {FINGERPRINT: fingerprint(estate, name, extracts, rows=raw)}
         frame, conformance = conform(raw, ds)
+    except DeliveryError as exc:
+        failure = gate.contract_failure(estate.suites[name], str(exc), "tagtrail_readable_delivery")
+        return pd.DataFrame(), failure, {}
     except ContractError as exc:
-        return pd.DataFrame(), gate.contract_failure(ds, estate.suites[name], str(exc)), {}
+        return pd.DataFrame(), gate.contract_failure(estate.suites[name], str(exc)), {}
     except (FileNotFoundError, SourceError) as exc:
         transient = isinstance(exc, SourceError) and exc.transient
         raise dg.Failure(

@@ -116,7 +116,7 @@ class _Run:
             frame, conformance = conform(raw, ds)
         except ContractError as exc:
             suite = self.estate.suites[ds.name]
-            return self.outcome(None, gate.contract_failure(ds, suite, str(exc)))
+            return self.outcome(None, gate.contract_failure(suite, str(exc)))
         if self.purge is not None:
             self.results[RETENTION] = check_retention(frame, self.purge)
         self.results[PSEUDONYMISATION] = check_pseudonymisation(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from expectations import ExpectationOutcome, GateResult, Suite, run_gate
 from pipelines.extracts import Conformance
-from pipelines.model import Dataset
+from pipelines.model import ColumnType, Dataset
 from pipelines.taxonomy import is_personal
 
 GATE_CHECK = "quality_gate"
@@ -41,37 +41,50 @@ def check_specs(key: dg.AssetKey, dataset: Dataset) -> list[dg.AssetCheckSpec]:
     ]
 
 
+NULL_LIKE = ("", "NaN", "NULL", "None", "N/A")
+NULL_LIKE_REGEX = r"(?i)^\s*(|nan|null|none|n/a)\s*$"
+
+
 def with_contract(suite: Suite, dataset: Dataset) -> Suite:
-    """The suite plus the rules every declaration implies: primary key present and unique."""
+    """The suite plus the rules every declaration implies about its primary key.
+
+    Every key column is present and never a null-like text (``""``, ``NaN``, ``NULL``, ``None``,
+    ``N/A``, in any case, with or without spaces); the key is unique.
+    """
     pk = list(dataset.primary_key)
-    implied: list[dict[str, object]] = [
-        {
-            "type": "expect_column_values_to_not_be_null",
-            "kwargs": {"column": c},
-            "severity": "critical",
-            "meta": {
-                "notes": f"primary key column {c} must always be present",
-                "source": "declaration",
-            },
-        }
-        for c in pk
-    ]
+    implied: list[dict[str, object]] = []
+    for c in pk:
+        implied.append(
+            _implied(
+                {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c}},
+                f"primary key column {c} must always be present",
+            )
+        )
+        if dataset.column(c).type is ColumnType.STRING:
+            implied.append(
+                _implied(
+                    {
+                        "type": "expect_column_values_to_not_match_regex",
+                        "kwargs": {"column": c, "regex": NULL_LIKE_REGEX},
+                    },
+                    f"primary key column {c} must not hold a null-like text "
+                    f"({', '.join(repr(v) for v in NULL_LIKE)}, in any case)",
+                )
+            )
     unique: dict[str, object] = (
         {"type": "expect_column_values_to_be_unique", "kwargs": {"column": pk[0]}}
         if len(pk) == 1
         else {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": pk}}
     )
-    implied.append(
-        unique
-        | {
-            "severity": "critical",
-            "meta": {
-                "notes": f"primary key ({', '.join(pk)}) must be unique",
-                "source": "declaration",
-            },
-        }
-    )
+    implied.append(_implied(unique, f"primary key ({', '.join(pk)}) must be unique"))
     return dataclasses.replace(suite, expectations=(*implied, *suite.expectations))
+
+
+def _implied(expectation: dict[str, object], notes: str) -> dict[str, object]:
+    return expectation | {
+        "severity": "critical",
+        "meta": {"notes": notes, "source": "declaration"},
+    }
 
 
 def evaluate(
@@ -92,10 +105,13 @@ def evaluate(
     return dataclasses.replace(result, outcomes=(*typing, *result.outcomes))
 
 
-def contract_failure(dataset: Dataset, suite: Suite, message: str) -> GateResult:
-    """A gate result for output whose columns do not match the declaration at all."""
+def contract_failure(
+    suite: Suite, message: str, expectation: str = "tagtrail_declared_columns"
+) -> GateResult:
+    """A gate result for data that could not be validated at all: a delivery that cannot be read
+    (``tagtrail_readable_delivery``) or columns that do not match the declaration."""
     outcome = ExpectationOutcome(
-        expectation_type="tagtrail_declared_columns",
+        expectation_type=expectation,
         column=None,
         severity="critical",
         success=False,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from expectations import SuiteError, load_suite
 from pipelines.estate_code import TransformImportError, resolve_transform
-from pipelines.model import Dataset, Flow, _close
+from pipelines.model import Dataset, Flow, _close, listing
 from pipelines.yamlfile import SourceFile
 
 if TYPE_CHECKING:
@@ -97,12 +97,13 @@ class CrossCheck:
                     self._check_column(src, loc, ds_name, c)
 
     def _check_column(self, src: SourceFile, loc: tuple[str | int, ...], ds: str, col: str) -> bool:
-        names = self.e.datasets[ds].column_names
-        if col not in names:
+        dataset = self.e.datasets[ds]
+        if not dataset.has_column(col):
+            names = dataset.column_names
             self.fail(
                 src,
                 loc,
-                f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {', '.join(names)}",
+                f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {listing(names)}",
             )
             return False
         return True
@@ -203,7 +204,8 @@ class CrossCheck:
 
     def _resolve_transform(self, src: SourceFile, flow: Flow) -> None:
         try:
-            func = resolve_transform(self.e.root, flow.transform)
+            packages = self.e.manifest.packages if self.e.manifest else ()
+            func = resolve_transform(self.e.root, flow.transform, packages)
         except TransformImportError as exc:
             self.fail(src, ("transform",), str(exc))
             return

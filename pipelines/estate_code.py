@@ -15,6 +15,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -46,17 +47,21 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def resolve_transform(root: Path, reference: str) -> object:
-    """The function named by ``module:function``, imported from the estate at ``root``."""
+def resolve_transform(root: Path, reference: str, packages: Sequence[str] = ()) -> object:
+    """The function named by ``module:function``: a module of the estate at ``root``, or of one
+    of the installed ``packages`` the estate's manifest names."""
     module_name, _, func_name = reference.partition(":")
-    if module_file(root, module_name) is None:
+    if module_name.split(".")[0] in packages:
+        module = _import_installed(module_name)
+    elif module_file(root, module_name) is None:
         expected = root.joinpath(*module_name.split(".")).with_suffix(".py")
         raise TransformImportError(
             f"module '{module_name}' is not in the estate: expected the file {expected}; "
             "a transform lives in the estate folder, e.g. flows/<flow>.py named "
-            "'flows.<flow>:transform'"
+            "'flows.<flow>:transform', or in a package the manifest lists under packages"
         )
-    module = _import(root, module_name)
+    else:
+        module = _import(root, module_name)
     func = getattr(module, func_name, None)
     if not callable(func):
         raise TransformImportError(f"module '{module_name}' has no function '{func_name}'")
@@ -67,10 +72,19 @@ def _import(root: Path, module_name: str) -> ModuleType:
     package = estate_package(root)
     try:
         return importlib.import_module(f"{package}.{module_name}")
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise TransformImportError(
             f"importing module '{module_name}' failed: {_where(exc, root)}"
             f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _import_installed(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:
+        raise TransformImportError(
+            f"importing module '{module_name}' failed: {type(exc).__name__}: {exc}"
         ) from None
 
 

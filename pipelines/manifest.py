@@ -8,6 +8,7 @@ agreement may set its own.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import shutil
@@ -75,14 +76,21 @@ class Source(_Strict):
 
     file: str | None = None
     format: Literal["csv", "parquet"] | None = None
+    encoding: str = "utf-8"
     sql: SqlSource | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Source:
         if (self.file is None) == (self.sql is None):
             raise ValueError("give exactly one of file or sql")
-        if self.sql is not None and self.format is not None:
-            raise ValueError("format goes with file")
+        if self.sql is not None and (self.format is not None or self.encoding != "utf-8"):
+            raise ValueError("format and encoding go with file")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding '{self.encoding}' is not one Python knows (e.g. utf-8, cp1252, latin-1)"
+            ) from None
         if self.file is not None and self.format is None and _suffix(self.file) not in _SUFFIXES:
             raise ValueError(
                 f"cannot tell the format of '{self.file}' from its suffix; add format: csv or "
@@ -129,13 +137,18 @@ class Policy(_Strict):
 
 
 class Manifest(_Strict):
-    """``estate.yaml``."""
+    """``estate.yaml``.
+
+    ``packages`` names installed packages (top-level names) that transforms may come from besides
+    the estate folder; nothing else outside the estate can be named by a declaration.
+    """
 
     name: Name
     title: str = ""
     suites: str = "expectations"
     extracts: str | None = None
     sources: dict[Name, Source] = Field(default_factory=dict)
+    packages: tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = ()
     policy: Policy = Policy()
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
+from collections.abc import Sequence
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -94,7 +97,7 @@ class Dataset(_Strict):
     @model_validator(mode="after")
     def _columns_consistent(self) -> Dataset:
         names = [c.name for c in self.columns]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, count in Counter(names).items() if count > 1)
         if dupes:
             raise ValueError(f"column names must be unique; repeated: {', '.join(dupes)}")
         for key in self.primary_key:
@@ -121,13 +124,19 @@ class Dataset(_Strict):
 
     def column(self, name: str) -> Column:
         """The column called ``name`` (KeyError if absent)."""
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
+        return self._by_name[name]
 
-    @property
+    def has_column(self, name: str) -> bool:
+        """Whether the dataset declares a column called ``name``."""
+        return name in self._by_name
+
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
+        """The declared column names, in order."""
         return tuple(c.name for c in self.columns)
 
 
@@ -337,6 +346,12 @@ class Flow(_Strict):
         """The inputs handed to the transform: every input but the opt-out register."""
         register = self.opt_out.register if self.opt_out else None
         return tuple(d for d in self.inputs if d != register)
+
+
+def listing(names: Sequence[str], limit: int = 20) -> str:
+    """``a, b, c`` — at most ``limit`` names, then how many more."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" … and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _close(word: str, choices: object) -> str:

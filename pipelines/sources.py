@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.delivery import read_csv, read_parquet
 from pipelines.estate import Estate
 from pipelines.manifest import Source, SqlSource
 from pipelines.model import _close
@@ -142,8 +143,8 @@ def _read_file(estate: Estate, name: str, source: Source, extracts: Path) -> pd.
     if not path.is_file():
         raise FileNotFoundError(_missing_file(path))
     if source.file_format == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+        return read_parquet(path)
+    return read_csv(path, source.encoding)
 
 
 def _read_sql(

@@ -35,7 +35,11 @@ class SourceFile:
         return f"{place}: {field}" if field else place
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser where it is installed (it is, with PyYAML's wheels): about 14x faster.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_Base):  # type: ignore[misc]
     pass
 
 
@@ -48,7 +52,8 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
                 None, None, f"the key '{key}' appears twice", key_node.start_mark
             )
         seen.add(key)
-    return loader.construct_mapping(node)
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    return mapping
 
 
 _UniqueKeyLoader.add_constructor(
@@ -58,17 +63,32 @@ _UniqueKeyLoader.add_constructor(
 
 
 def read_yaml(path: Path) -> SourceFile:
-    """Parse ``path`` strictly; a syntax error or a repeated key raises :class:`DeclarationError`."""
+    """Parse ``path`` once, strictly, keeping each node's line for error messages.
+
+    A file that is not UTF-8, a syntax error or a repeated key raises :class:`DeclarationError`.
+    """
     raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="replace")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = raw[: exc.start].count(b"\n") + 1
+        raise DeclarationError(
+            [
+                f"{path}, line {at}: not UTF-8 text (byte 0x{raw[exc.start]:02X} at offset "
+                f"{exc.start}); save the file as UTF-8"
+            ]
+        ) from None
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DeclarationError([f"{path}{line}: not valid YAML: {problem}"]) from None
+    finally:
+        loader.dispose()
     return SourceFile(path, hashlib.sha256(raw).hexdigest(), data, node)
 
 

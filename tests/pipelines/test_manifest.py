@@ -175,3 +175,30 @@ def test_two_estates_with_the_same_module_names_do_not_meet(tmp_path: Path) -> N
     assert f1.__module__ != f2.__module__
     assert __import__(f2.__module__, fromlist=["MARK"]).MARK == "two"
     assert not hasattr(__import__(f1.__module__, fromlist=["x"]), "MARK")
+
+
+def test_a_package_the_manifest_names_may_hold_transforms(estate_copy: Path) -> None:
+    (estate_copy / "flows" / "care_statistics.yaml").write_text(
+        (estate_copy / "flows" / "care_statistics.yaml")
+        .read_text()
+        .replace(
+            "flows.care_statistics:transform",
+            "pipelines.demo.defect_transforms:statistics_primary_only",
+        )
+    )
+    assert "is not in the estate" in declaration_error(estate_copy)
+    manifest = estate_copy / MANIFEST
+    manifest.write_text(manifest.read_text() + "packages: [pipelines]\n")
+    estate = load_estate(estate_copy)
+    assert estate.transforms["care_statistics"].__name__ == "statistics_primary_only"
+
+
+def test_linear_in_the_declarations_size(estate_copy: Path) -> None:
+    """200,000 columns load in seconds, and a mistake among them is still named."""
+    path = estate_copy / "datasets" / "health.yaml"
+    extra = "".join(f"      - {{name: c{i}, type: string}}\n" for i in range(200_000))
+    text = path.read_text()
+    anchor = "      - {name: recorded_on, type: date, description: When the opt-out was recorded}\n"
+    path.write_text(text.replace(anchor, anchor + extra + "      - {name: c7, type: string}\n"))
+    message = declaration_error(estate_copy)
+    assert "column names must be unique; repeated: c7" in message
