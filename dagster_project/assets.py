@@ -71,7 +71,7 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
     # resolves to "skipped" instead of being reported as if it had run.
     @dg.multi_asset(
         name=output,
-        outs={output: dg.AssetOut.from_spec(spec, dagster_type=pd.DataFrame, is_required=False)},
+        outs={output: dg.AssetOut.from_spec(spec, is_required=False)},
         check_specs=check_specs,
         ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in inputs},
         can_subset=True,
@@ -111,7 +111,7 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                 report_halt(context, estate, name, halting_checks(result, halting))
                 return
             yield dg.Output(
-                frame,
+                run.publication(frame, gate=result, controls=report),
                 output_name=output,
                 metadata={
                     **provenance,
@@ -122,22 +122,17 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                     else len(frame),
                 },
             )
-            run.emit(
-                "COMPLETE",
-                gate=result,
-                row_count=len(frame),
-                lifecycle="OVERWRITE",
-                controls=report,
-            )
-            finished = True
+            finished = True  # the COMPLETE event was recorded with the publication
         except Exception as exc:
             if not finished:
                 finished = True
-                run.emit("FAIL", error_message=_failure_text(exc))
+                run.emit_if_possible("FAIL", error_message=_failure_text(exc))
             raise
         finally:
             if not finished:
-                run.emit("FAIL", error_message="the step stopped before its output was stored")
+                run.emit_if_possible(
+                    "FAIL", error_message="the step stopped before its output was stored"
+                )
 
     return _asset
 

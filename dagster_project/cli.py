@@ -126,6 +126,12 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
         )
         cmd.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
+    rec = sub.add_parser(
+        "recover",
+        help="close runs, publications and files that a stopped process left behind in a home",
+    )
+    rec.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
+    rec.add_argument("--store-url", default=None, help="lineage store URL (default: the home's)")
 
 
 def _audit_options(cmd: argparse.ArgumentParser) -> None:
@@ -150,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": cli_estate.validate,
         "run": cli_estate.run,
         "demo": cli_estate.demo,
+        "recover": cli_estate.recover,
         "trace": cli_lineage.trace,
         "tags": cli_lineage.tags,
         "events": cli_lineage.events,

@@ -111,9 +111,22 @@ def demo(args: argparse.Namespace) -> int:
     return _finish(report, "tagtrail demo run")
 
 
+def recover(args: argparse.Namespace) -> int:
+    """Close what dead processes left open in a home; safe to run at any time."""
+    home = _home(args)
+    from dagster_project.instance import prepare
+
+    done = prepare(home, args.store_url)
+    for line in done.lines():
+        print(line)
+    print(f"{home}: {'recovered' if done.lines() else 'nothing to recover'}")
+    return EXIT_OK
+
+
 def _home(args: argparse.Namespace) -> Path:
     """The home for this command; Dagster's instance lives in it unless DAGSTER_HOME says otherwise."""
     home = (args.home or tagtrail_home()).resolve()
+    os.umask(0o077)  # everything written for a run is for the home's owner only
     os.environ["TAGTRAIL_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
     logging.getLogger("dagster").setLevel(logging.WARNING)

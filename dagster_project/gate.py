@@ -42,7 +42,7 @@ def check_specs(key: dg.AssetKey, dataset: Dataset) -> list[dg.AssetCheckSpec]:
 
 
 NULL_LIKE = ("", "NaN", "NULL", "None", "N/A")
-NULL_LIKE_REGEX = r"(?i)^\s*(|nan|null|none|n/a)\s*$"
+NULL_LIKE_REGEX = r"(?i)^\s*(?:|nan|null|none|n/a)\s*$"
 
 
 def with_contract(suite: Suite, dataset: Dataset) -> Suite:

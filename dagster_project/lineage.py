@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import pandas as pd
+from openlineage.client.event_v2 import RunEvent
 from pydantic import PrivateAttr
 
+from dagster_project.resources import Publication
 from expectations import GateResult
 from lineage.control_facets import ControlsReport, Launch
 from lineage.emit import Emitter, configured_client
@@ -18,6 +22,7 @@ from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
 
+log = logging.getLogger(__name__)
 _RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
 LAUNCHED_BY_TAGS = ("tagtrail/launched_by", "user", "dagster/user")
 AUTOMATION_TAGS = {"dagster/schedule_name": "schedule", "dagster/sensor_name": "sensor"}
@@ -91,7 +96,7 @@ class AssetRun:
     def run_id(self) -> str:
         return str(uuid.uuid5(_RUN_NAMESPACE, f"{self.dagster_run_id}/{self.dataset}"))
 
-    def emit(
+    def event(
         self,
         event_type: str,
         *,
@@ -100,24 +105,57 @@ class AssetRun:
         error_message: str | None = None,
         lifecycle: str | None = None,
         controls: ControlsReport | None = None,
-    ) -> None:
+        version: str | None = None,
+    ) -> RunEvent:
+        """This run's START, COMPLETE or FAIL event, as of now."""
         from lineage.events import build_event
 
-        self.emitter.emit(
-            build_event(
-                event_type,  # type: ignore[arg-type]
-                estate=self.estate,
-                dataset=self.dataset,
-                run_id=self.run_id,
-                parent_run_id=self.dagster_run_id,
-                parent_job_name=self.job_name,
-                event_time=dt.datetime.now(dt.UTC),
-                computed=self.computed,
-                gate=gate,
-                row_count=row_count,
-                error_message=error_message,
-                lifecycle=lifecycle,
-                launch=self.launch,
-                controls=controls,
-            )
+        return build_event(
+            event_type,  # type: ignore[arg-type]
+            estate=self.estate,
+            dataset=self.dataset,
+            run_id=self.run_id,
+            parent_run_id=self.dagster_run_id,
+            parent_job_name=self.job_name,
+            event_time=dt.datetime.now(dt.UTC),
+            computed=self.computed,
+            gate=gate,
+            row_count=row_count,
+            error_message=error_message,
+            lifecycle=lifecycle,
+            launch=self.launch,
+            controls=controls,
+            version=version,
         )
+
+    def emit(self, event_type: str, **facts: Any) -> None:
+        """Store (and send) this run's ``event_type`` event."""
+        self.emitter.emit(self.event(event_type, **facts))
+
+    def emit_if_possible(self, event_type: str, **facts: Any) -> None:
+        """As :meth:`emit`, but a store that cannot be written is only logged: the step is
+        already failing, and recovery closes a run left without its terminal event."""
+        from lineage.store import StoreError
+
+        try:
+            self.emit(event_type, **facts)
+        except StoreError as exc:
+            log.warning("%s: its %s event could not be stored (%s)", self.dataset, event_type, exc)
+
+    def publication(
+        self, frame: pd.DataFrame, *, gate: GateResult | None, controls: ControlsReport | None
+    ) -> Publication:
+        """``frame`` to publish, recorded by this run's COMPLETE event before it is visible."""
+
+        def record(path: str, staged: str, sha256: str) -> int:
+            event = self.event(
+                "COMPLETE",
+                gate=gate,
+                row_count=len(frame),
+                lifecycle="OVERWRITE",
+                controls=controls,
+                version=sha256,
+            )
+            return self.emitter.record_publication(event, path=path, staged=staged, sha256=sha256)
+
+        return Publication(frame, record, self.emitter.finish_publication)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +18,14 @@ import pandas as pd
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
 from pipelines.sources import extracts_dir
-from pipelines.store import dataset_path, read_dataset, write_dataset
+from pipelines.store import (
+    commit,
+    dataset_path,
+    read_dataset,
+    sha256_of,
+    stage_dataset,
+    write_dataset,
+)
 
 EXTRACTS_ENV = "TAGTRAIL_EXTRACTS"
 KEY_ENV = "TAGTRAIL_PSEUDONYM_KEY"
@@ -88,8 +97,25 @@ def ensure_demo_key(home: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Publication:
+    """A dataset to publish, and how to record it: ``record(path, staged, sha256)`` stores the
+    publication's COMPLETE event and pending record (returning its id), ``finish(id)`` marks it
+    done once the file is in place."""
+
+    frame: pd.DataFrame
+    record: Callable[[str, str, str], int]
+    finish: Callable[[int], None]
+
+
 class DatasetIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as ``<home>/datasets/<department>/<dataset>.parquet``, written atomically."""
+    """Stores each asset as ``<home>/datasets/<department>/<dataset>.parquet``.
+
+    A :class:`Publication` is made write-ahead: the new version is staged beside the old one,
+    its record is made durable in the lineage store, and only then is it renamed into place. If
+    the record cannot be made, the staged file is removed and the previous version stays; if the
+    rename happened but marking it done did not, recovery marks it (see ``tagtrail recover``).
+    """
 
     home: str | None = None
 
@@ -97,10 +123,38 @@ class DatasetIOManager(dg.ConfigurableIOManager):
         department, name = key.path[-2:]
         return dataset_path(tagtrail_home(self.home), department, name)
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Publication) -> None:
         path = self._path(context.asset_key)
-        write_dataset(path, obj)
+        if not isinstance(obj, Publication):
+            write_dataset(path, obj)
+        else:
+            _publish(context, path, obj)
         context.add_output_metadata({"tagtrail/stored_at": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         return read_dataset(self._path(context.asset_key))
+
+
+def _publish(context: dg.OutputContext, path: Path, publication: Publication) -> None:
+    """Stage, record, rename, mark done: a visible version always has its record."""
+    from lineage.store import StoreError
+
+    staged = stage_dataset(path, publication.frame)
+    try:
+        record = publication.record(str(path), str(staged), sha256_of(staged))
+    except BaseException as exc:
+        staged.unlink(missing_ok=True)
+        if isinstance(exc, StoreError):
+            raise dg.Failure(
+                description=f"{path.stem} was not published: its record could not be stored "
+                f"({exc}); the previous version stays. Run it again once the store is back."
+            ) from None
+        raise
+    commit(staged, path)
+    try:
+        publication.finish(record)
+    except StoreError as exc:
+        context.log.warning(
+            f"{path.stem} is published and recorded, but marking the record done failed "
+            f"({exc}); `tagtrail recover` (or the next run) finishes it"
+        )

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
+from dagster_project.instance import Recovery, dagster_home, launch_tags, prepare
 from dagster_project.lineage import LineageResource
 from dagster_project.metadata import asset_key
 from dagster_project.resources import DatasetIOManager, TagtrailSettings
@@ -24,8 +25,6 @@ from pipelines.estate import Estate
 from pipelines.model import _close
 from pipelines.sources import SourceError, check_source
 from pipelines.store import dataset_path
-
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 class RunRefused(Exception):
@@ -49,20 +48,12 @@ class RunReport:
     outcomes: list[DatasetOutcome]
     dagster_home: Path
     injected: tuple[str, ...] = ()
+    recovery: Recovery | None = None
 
     @property
     def halted(self) -> list[DatasetOutcome]:
         """The datasets held back by a failed check."""
         return [o for o in self.outcomes if o.status == "held back"]
-
-
-def dagster_home(home: Path) -> Path:
-    """The Dagster instance folder under ``home``, created with telemetry off."""
-    path = home / "dagster"
-    path.mkdir(parents=True, exist_ok=True)
-    if not (path / "dagster.yaml").exists():
-        (path / "dagster.yaml").write_text(DAGSTER_YAML)
-    return path
 
 
 def selected(estate: Estate, names: Sequence[str] | None) -> list[str]:
@@ -129,6 +120,7 @@ def run_estate(
     )
     datasets = selected(estate, select)
     preflight(estate, datasets, home, settings.extracts_folder(estate))
+    recovery = prepare(home, lineage_url)
     defs = build_definitions(
         estate,
         resources={
@@ -145,8 +137,14 @@ def run_estate(
             raise_on_error=False,
             asset_selection=keys if select else None,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            tags={"tagtrail/launched_by": launched_by or getpass.getuser(), **(tags or {})},
+            tags={
+                "tagtrail/launched_by": launched_by or getpass.getuser(),
+                **launch_tags(),
+                **(tags or {}),
+            },
         )
     outcomes = summarise(result, estate, datasets)
     halted = any(o.status != "published" for o in outcomes)
-    return RunReport(result.run_id, result.success and not halted, outcomes, instance_dir)
+    return RunReport(
+        result.run_id, result.success and not halted, outcomes, instance_dir, recovery=recovery
+    )

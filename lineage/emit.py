@@ -24,6 +24,12 @@ class EventSink(Protocol):
 
     def ingest(self, event: dict[str, Any] | str) -> bool: ...
 
+    def record_publication(
+        self, event: dict[str, Any] | str, *, path: str, staged: str, sha256: str
+    ) -> int: ...
+
+    def finish_publication(self, publication_id: int, state: Any) -> None: ...
+
 
 def configured_client() -> Any | None:
     """An OpenLineage client if the user configured a transport, else None."""
@@ -57,6 +63,24 @@ class Emitter:
 
         raw = to_json(event)
         self.store.ingest(raw)
+        self._send(event)
+        return raw
+
+    def record_publication(self, event: Any, *, path: str, staged: str, sha256: str) -> int:
+        """Store the COMPLETE ``event`` of a publication with its pending record; its id."""
+        from lineage.events import to_json
+
+        publication = self.store.record_publication(
+            to_json(event), path=path, staged=staged, sha256=sha256
+        )
+        self._send(event)
+        return publication
+
+    def finish_publication(self, publication_id: int) -> None:
+        """The published file is in place."""
+        self.store.finish_publication(publication_id, "published")
+
+    def _send(self, event: Any) -> None:
         if self.client is not None:
             try:
                 self.client.emit(event)
@@ -65,4 +89,3 @@ class Emitter:
                     "OpenLineage transport failed (%s); the event is kept in the store",
                     type(exc).__name__,
                 )
-        return raw

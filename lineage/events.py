@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.generated import (
+    dataset_version_dataset,
     documentation_dataset,
     documentation_job,
     error_message_run,
@@ -105,6 +106,7 @@ def build_event(
     lifecycle: str | None = None,
     launch: Launch | None = None,
     controls: ControlsReport | None = None,
+    version: str | None = None,
 ) -> RunEvent:
     """The START, COMPLETE or FAIL event of the run that materialises ``dataset``.
 
@@ -113,7 +115,8 @@ def build_event(
     ``OVERWRITE``) adds ``lifecycleStateChange``; FAIL always carries ``errorMessage``.
     ``event_time`` must be timezone-aware. ``error_message`` is sent as given: it must not quote
     data values. ``launch`` adds the ``tagtrail_audit`` run facet; ``controls`` (on COMPLETE and
-    FAIL) the ``tagtrail_controls`` output facet.
+    FAIL) the ``tagtrail_controls`` output facet; ``version`` (the SHA-256 of the published file)
+    the output's ``version`` facet.
     """
     state = RunState(event_type)
     if state not in (RunState.START, RunState.COMPLETE, RunState.FAIL):
@@ -163,6 +166,10 @@ def build_event(
             lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet(
                 lifecycleStateChange=state_change, producer=producer
             )
+        )
+    if version is not None:
+        extra["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
+            datasetVersion=version, producer=producer
         )
     output.facets = {**(output.facets or {}), **extra}
     if state is RunState.COMPLETE and row_count is not None:

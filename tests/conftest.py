@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from lineage.store import default_url
 from pipelines.demo import DEMO_ESTATE
 from pipelines.manifest import copy_estate
 
@@ -110,4 +112,36 @@ def sql_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sql
             conn.execute(
                 sa.text(f"DROP SCHEMA {schema}" + (" CASCADE" if backend == "postgresql" else ""))
             )
+        admin.dispose()
+
+
+PG_ENV = "TAGTRAIL_TEST_PG_URL"
+PG_SKIP = (
+    "set TAGTRAIL_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    "to run the PostgreSQL store tests"
+)
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def backend_url(backend: str, directory: Path) -> Iterator[str]:
+    """A URL to an empty store: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if backend == "sqlite":
+        yield default_url(directory)
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(PG_SKIP)
+    schema = f"tt_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

@@ -238,3 +238,44 @@ class AuditRow(Base):
     launched_by: Mapped[str | None] = mapped_column(String(256))
     launched_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any]]
+
+
+class Publication(Base):
+    """A dataset version recorded (its COMPLETE event) before it became visible.
+
+    ``pending`` until the staged file is renamed into place, then ``published``; ``abandoned``
+    if the staged file was lost before that (recovery decides, see :mod:`lineage.store.outbox`).
+    """
+
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_dataset", "namespace", "dataset"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(Name)
+    dataset: Mapped[str] = mapped_column(Name)
+    path: Mapped[str] = mapped_column(Text)
+    staged: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """Whether one event reached one configured OpenLineage transport (absent: never tried)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "transport"),
+        Index("ix_deliveries_transport_state", "transport", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(256))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -15,11 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
-from lineage.store import migrate
+from lineage.store import migrate, outbox
 from lineage.store.audit import audit_records, check_filters
 from lineage.store.connect import create_store_engine, mask_url, wrap_error
 from lineage.store.errors import URL_VARIABLE, StoreError, UnknownNameError
 from lineage.store.ingest import write_event
+from lineage.store.outbox import OpenRun, PendingEvent, PublicationRecord, PublicationState
 from lineage.store.parse import parse_event
 from lineage.store.queries import (
     column_records,
@@ -116,6 +117,57 @@ class LineageStore:
                 if attempt >= WRITE_ATTEMPTS or not _is_conflict(exc):
                     raise
                 attempt += 1
+
+    def record_publication(
+        self, event: dict[str, Any] | str, *, path: str, staged: str, sha256: str
+    ) -> int:
+        """Store a COMPLETE event, its audit rows and a pending publication in one transaction.
+
+        The caller then renames ``staged`` to ``path`` and calls :meth:`finish_publication`; until
+        then the publication is pending, so recovery can finish or abandon it. Returns its id.
+        """
+        parsed = parse_event(event)
+        with self._session("write to") as session, session.begin():
+            return outbox.record_publication(
+                session, parsed, path=path, staged=staged, sha256=sha256
+            )
+
+    def finish_publication(self, publication_id: int, state: PublicationState) -> None:
+        """Mark a publication ``published`` (its file is in place) or ``abandoned``."""
+        with self._session("write to") as session, session.begin():
+            outbox.finish_publication(session, publication_id, state)
+
+    def pending_publications(self) -> list[PublicationRecord]:
+        """Publications a crash or an outage left pending, oldest first."""
+        with self._session("read from") as session:
+            return outbox.pending_publications(session)
+
+    def superseded(self, record: PublicationRecord) -> bool:
+        """Whether a newer publication of the same dataset was started after ``record``."""
+        with self._session("read from") as session:
+            return outbox.later_publication_exists(session, record)
+
+    def open_runs(self) -> list[OpenRun]:
+        """Runs with no terminal event yet (START or RUNNING), oldest first."""
+        with self._session("read from") as session:
+            return outbox.open_runs(session)
+
+    def published_versions(self, namespace: str, dataset: str) -> set[str]:
+        """The SHA-256 of every version of ``namespace/dataset`` recorded as published."""
+        with self._session("read from") as session:
+            return outbox.published_versions(session, namespace, dataset)
+
+    def undelivered(self, transport: str, limit: int | None = None) -> list[PendingEvent]:
+        """Events not yet delivered to ``transport``, in event-time order."""
+        with self._session("read from") as session:
+            return outbox.undelivered(session, transport, limit)
+
+    def mark_delivery(
+        self, event_id: int, transport: str, *, delivered: bool, error: str | None = None
+    ) -> None:
+        """Record one attempt to deliver an event to ``transport``."""
+        with self._session("write to") as session, session.begin():
+            outbox.mark_delivery(session, event_id, transport, delivered=delivered, error=error)
 
     def ingest_many(self, events: Iterable[dict[str, Any] | str]) -> int:
         """Ingest events one transaction each, in order; the number that were new."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_project.run import dagster_home
+from dagster_project.instance import dagster_home
 from lineage.store import LineageStore, default_url, open_store
 from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import load_estate

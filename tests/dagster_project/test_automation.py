@@ -15,9 +15,10 @@ import pytest
 
 from dagster_project.agreements import AGREEMENT_JOB
 from dagster_project.factory import build_definitions
+from dagster_project.instance import dagster_home
 from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, TagtrailSettings
-from dagster_project.run import dagster_home, run_estate
+from dagster_project.run import run_estate
 from dagster_project.sensors import SOURCE_SENSOR
 from lineage.store import default_url, open_store
 from lineage.validation import validate_event

@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 
 from dagster_project.gate import GATE_CHECK
-from dagster_project.run import dagster_home, run_estate
+from dagster_project.instance import dagster_home
+from dagster_project.run import run_estate
 from pipelines.estate import Estate, load_estate
 from pipelines.scaffold import init_estate
 from pipelines.store import dataset_path

@@ -15,7 +15,8 @@ from dagster_project import controls
 from dagster_project.agreements import AGREEMENT_CHECK
 from dagster_project.demo import run_demo
 from dagster_project.gate import GATE_CHECK, WARN_CHECK
-from dagster_project.run import RunReport, dagster_home
+from dagster_project.instance import dagster_home
+from dagster_project.run import RunReport
 from pipelines.demo import DEMO_ESTATE
 from pipelines.demo.defects import DEFECTS
 from pipelines.estate import load_estate

@@ -14,9 +14,10 @@ import pytest
 
 from dagster_project import cli
 from dagster_project.demo import run_demo
+from dagster_project.instance import dagster_home
 from dagster_project.lineage import launch_of
 from dagster_project.resources import default_key_file
-from dagster_project.run import RunReport, dagster_home
+from dagster_project.run import RunReport
 from pipelines.extracts import extract_path
 from pipelines.masking import keyed_hash
 from pipelines.store import dataset_path, read_dataset

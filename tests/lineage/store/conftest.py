@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 
-from lineage.store import LineageStore, default_url, open_store
+from lineage.store import LineageStore, open_store
 from lineage.store.models import Base
 
+from ...conftest import BACKENDS, backend_url
+
 FIXTURES = Path(__file__).parent / "fixtures"
-PG_ENV = "TAGTRAIL_TEST_PG_URL"
-PG_SKIP = (
-    "set TAGTRAIL_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
-    "to run the PostgreSQL store tests"
-)
 
 
 def _texts() -> list[str]:
@@ -54,31 +47,6 @@ def fixture_event() -> Callable[[str], dict[str, Any]]:
 def build_event() -> Callable[..., dict[str, Any]]:
     """:func:`make_event`, for graph-shape tests."""
     return make_event
-
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@contextmanager
-def backend_url(backend: str, directory: Path) -> Iterator[str]:
-    """A URL to an empty store: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if backend == "sqlite":
-        yield default_url(directory)
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(PG_SKIP)
-    schema = f"tt_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
