@@ -14,13 +14,15 @@ from dagster_project.automation import flow_condition
 from dagster_project.enforce import run_flow
 from dagster_project.halts import halt_message, halting_checks, report_halt
 from dagster_project.lineage import AssetRun, launch_of
-from dagster_project.resources import TagtrailSettings
+from dagster_project.resources import TagtrailSettings, volume_of
 from dagster_project.sensors import FINGERPRINT
 from expectations import GateResult
+from lineage.control_facets import ControlsReport
 from lineage.propagation import Computed
 from pipelines.delivery import DeliveryError
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
+from pipelines.policy.result import VOLUME, not_evaluated
 from pipelines.sources import SourceError, fingerprint, read_source
 from pipelines.taxonomy import identifiability
 
@@ -95,7 +97,8 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
             extra: dict[str, Any] = {}
             if flow is None:
                 frame, result, extra = _source(context, estate, name)
-                report = None
+                report = _source_controls(context, estate, name, frame)
+                yield from (controls.check_result(r) for r in report.results if r.evaluated)
             else:
                 outcome = run_flow(context, estate, computed, flow, frames)
                 frame, result, report = outcome.frame, outcome.gate, outcome.report
@@ -151,8 +154,9 @@ def _require_whole(
 
 def _source(
     context: dg.AssetExecutionContext, estate: Estate, name: str
-) -> tuple[pd.DataFrame, GateResult, dict[str, Any]]:
-    """A source's data, its gate result and what to record of it; nothing is written here."""
+) -> tuple[pd.DataFrame | None, GateResult, dict[str, Any]]:
+    """A source's data (None if it could not be read), its gate result and what to record of
+    it; nothing is written here."""
     ds = estate.datasets[name]
     settings: TagtrailSettings = context.resources.settings
     extracts = settings.extracts_folder(estate)
@@ -162,9 +166,9 @@ def _source(
         frame, conformance = conform(raw, ds)
     except DeliveryError as exc:
         failure = gate.contract_failure(estate.suites[name], str(exc), "tagtrail_readable_delivery")
-        return pd.DataFrame(), failure, {}
+        return None, failure, {}
     except ContractError as exc:
-        return pd.DataFrame(), gate.contract_failure(estate.suites[name], str(exc)), {}
+        return None, gate.contract_failure(estate.suites[name], str(exc)), {}
     except (FileNotFoundError, SourceError) as exc:
         transient = isinstance(exc, SourceError) and exc.transient
         raise dg.Failure(
@@ -172,6 +176,19 @@ def _source(
             metadata={"tagtrail/source_error": "transient" if transient else "terminal"},
         ) from None
     return frame, gate.evaluate(frame, conformance, ds, estate.suites[name]), seen
+
+
+def _source_controls(
+    context: dg.AssetExecutionContext, estate: Estate, name: str, frame: pd.DataFrame | None
+) -> ControlsReport:
+    """A source's controls: its volume guard, judged on a delivery that could be read."""
+    settings: TagtrailSettings = context.resources.settings
+    volume = (
+        volume_of(context, estate, name, len(frame))
+        if frame is not None
+        else not_evaluated(VOLUME, controls.DESCRIPTIONS[VOLUME], "the delivery could not be read")
+    )
+    return ControlsReport(settings.reference_date(), (volume,))
 
 
 def _failure_text(exc: Exception) -> str:

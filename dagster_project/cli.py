@@ -103,6 +103,14 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="only these datasets (their other inputs must already be published)",
     )
     run.add_argument("--extracts", type=Path, default=None, help=_EXTRACTS_HELP)
+    run.add_argument(
+        "--acknowledge",
+        nargs="+",
+        metavar="DATASET",
+        default=None,
+        help="accept an expected large drop in these datasets' rows for this run (recorded in "
+        "the audit trail with who launched it)",
+    )
     demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
     demo.add_argument(
         "--people",

@@ -88,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"Running estate '{estate.name}' into {home} ...", flush=True)
     report = _refusable(
         lambda: run_estate(
-            estate, home, select=args.select, as_of=args.as_of, extracts=args.extracts
+            estate,
+            home,
+            select=args.select,
+            as_of=args.as_of,
+            extracts=args.extracts,
+            acknowledge=args.acknowledge or (),
         )
     )
     return _finish(report, "tagtrail run")

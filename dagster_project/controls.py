@@ -1,6 +1,7 @@
 """Privacy controls as Dagster asset checks: what a steward sees when a flow is stopped.
 
-Every flow output carries ``agreement_in_force``, ``minimisation`` and ``pseudonymisation``;
+Every dataset carries ``volume``; every flow output also ``agreement_in_force``, ``minimisation``
+and ``pseudonymisation``;
 ``disclosure_control``, ``retention`` and ``opt_outs`` where the flow or its agreement declares
 them. ERROR halts the flow and everything downstream (the data is not stored); WARN (an overdue
 review) never does. A control not reached because an earlier one halted the flow is not reported,
@@ -20,10 +21,14 @@ from pipelines.policy.result import (
     OPT_OUTS,
     PSEUDONYMISATION,
     RETENTION,
+    VOLUME,
     ControlResult,
 )
 
 DESCRIPTIONS: dict[str, str] = {
+    VOLUME: "The dataset is not empty and has not lost more rows than its rule allows since the "
+    "version it replaces (an opt-out register may lose only a small share); a person may "
+    "acknowledge an expected change for one run.",
     AGREEMENT_IN_FORCE: "The flow's data-sharing agreement exists, names both departments, is in "
     "force on the reference date, is not overdue for review, permits the purpose and gives the "
     "Art. 9/10 condition for special-category or criminal data.",
@@ -40,11 +45,12 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 def applicable(estate: Estate, dataset: str) -> tuple[str, ...]:
-    """The controls the flow writing ``dataset`` must pass (none for a source extract)."""
+    """The controls ``dataset`` must pass: the volume guard, and for a flow's output its privacy
+    controls."""
     flow = estate.producer(dataset)
     if flow is None:
-        return ()
-    names = [AGREEMENT_IN_FORCE, MINIMISATION, PSEUDONYMISATION]
+        return (VOLUME,)
+    names = [AGREEMENT_IN_FORCE, MINIMISATION, VOLUME, PSEUDONYMISATION]
     if flow.disclosure is not None:
         names.append(DISCLOSURE_CONTROL)
     agr = estate.agreements.get(flow.agreement)

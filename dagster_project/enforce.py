@@ -19,9 +19,10 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project import controls, gate
-from dagster_project.resources import PseudonymKey, TagtrailSettings
+from dagster_project.resources import PseudonymKey, TagtrailSettings, volume_of
 from expectations import GateResult
 from lineage.control_facets import ControlsReport
+from lineage.facets import namespace
 from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
@@ -30,7 +31,7 @@ from pipelines.policy.agreement import check_agreement
 from pipelines.policy.disclosure_check import check_disclosure
 from pipelines.policy.identifiers import check_pseudonymisation
 from pipelines.policy.minimisation import check_minimisation
-from pipelines.policy.optout import Exclusion, check_opt_outs, exclude
+from pipelines.policy.optout import Exclusion, check_opt_outs, exclude, unpublished_register
 from pipelines.policy.result import (
     AGREEMENT_IN_FORCE,
     DISCLOSURE_CONTROL,
@@ -38,11 +39,12 @@ from pipelines.policy.result import (
     OPT_OUTS,
     PSEUDONYMISATION,
     RETENTION,
+    VOLUME,
     ControlResult,
     not_evaluated,
 )
 from pipelines.policy.retention import Purge, apply_retention, check_retention, cutoff
-from pipelines.store import dataset_path, read_dataset
+from pipelines.store import dataset_path, read_dataset, sha256_of
 from pipelines.taxonomy import Masking
 from pipelines.transform import MissingKeyError, TransformContext
 
@@ -119,19 +121,25 @@ class _Run:
             return self.outcome(None, gate.contract_failure(suite, str(exc)))
         if self.purge is not None:
             self.results[RETENTION] = check_retention(frame, self.purge)
+        self.results[VOLUME] = volume_of(self.context, self.estate, ds.name, len(frame))
         self.results[PSEUDONYMISATION] = check_pseudonymisation(
             self.estate, flow, frame, given, self.tags
         )
         if flow.disclosure is not None:
             self.results[DISCLOSURE_CONTROL] = check_disclosure(flow, self.agreement, frame)
         if flow.opt_out and register is not None and self.exclusion is not None:
-            self.results[OPT_OUTS] = check_opt_outs(
-                flow,
-                frame,
-                register,
-                self.exclusion,
-                ds.primary_key,
-                ctx.pseudonymise if ctx.has_key else None,
+            version = self._register_version()
+            self.results[OPT_OUTS] = (
+                check_opt_outs(
+                    flow,
+                    frame,
+                    register,
+                    self.exclusion,
+                    ds.primary_key,
+                    ctx.pseudonymise if ctx.has_key else None,
+                )
+                if version is None
+                else unpublished_register(flow, version)
             )
         return self.outcome(
             frame, gate.evaluate(frame, conformance, ds, self.estate.suites[ds.name])
@@ -156,6 +164,16 @@ class _Run:
             retention_cutoff=cutoff(retention.period, self.as_of) if retention and dated else None,
             _key=key,
         )
+
+    def _register_version(self) -> str | None:
+        """The register file's version if no passing publication recorded it, else None."""
+        assert self.flow.opt_out is not None
+        register = self.flow.opt_out.register
+        owner = self.estate.dataset_owner[register]
+        path = dataset_path(self.settings.resolved_home(), owner, register)
+        version = sha256_of(path)
+        recorded = self.context.resources.lineage.recorded_versions(namespace(owner), register)
+        return None if version in recorded else version
 
     def _stored(self) -> pd.DataFrame | None:
         path = dataset_path(

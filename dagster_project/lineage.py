@@ -74,6 +74,11 @@ class LineageResource(dg.ConfigurableResource["LineageResource"]):
         if self._store is not None:
             self._store.close()
 
+    def recorded_versions(self, namespace: str, dataset: str) -> set[str]:
+        """The versions of a dataset whose publication the store recorded."""
+        versions: set[str] = self._store.recorded_versions(namespace, dataset)
+        return versions
+
     @property
     def emitter(self) -> Emitter:
         assert self._emitter is not None, "LineageResource used outside a run"

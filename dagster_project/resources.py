@@ -14,9 +14,12 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
+from pipelines.policy.result import ControlResult
+from pipelines.policy.volume import check_volume
 from pipelines.sources import extracts_dir
 from pipelines.store import (
     commit,
@@ -80,6 +83,27 @@ class PseudonymKey(dg.ConfigurableResource["PseudonymKey"]):
                 f"set {self.key_env}"
             )
         return None
+
+
+ACKNOWLEDGE_TAG = "tagtrail/acknowledge"
+
+
+def volume_of(
+    context: dg.AssetExecutionContext, estate: Estate, dataset: str, rows: int
+) -> ControlResult:
+    """The volume guard on ``rows`` new rows of ``dataset``, against its published version.
+
+    The run tag ``tagtrail/acknowledge`` (comma-separated datasets, set by ``tagtrail run
+    --acknowledge``) turns a breach into a warning for this run, in the name of who launched it.
+    """
+    from dagster_project.lineage import launch_of
+
+    settings: TagtrailSettings = context.resources.settings
+    path = dataset_path(settings.resolved_home(), estate.dataset_owner[dataset], dataset)
+    previous = pq.read_metadata(path).num_rows if path.is_file() else None
+    acknowledged = context.run.tags.get(ACKNOWLEDGE_TAG, "").split(",")
+    by = launch_of(context).by if dataset in acknowledged else None
+    return check_volume(estate, dataset, rows, previous, by)
 
 
 def default_key_file(home: Path) -> Path:

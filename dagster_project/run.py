@@ -19,7 +19,7 @@ from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
 from dagster_project.instance import Recovery, dagster_home, launch_tags, prepare
 from dagster_project.lineage import LineageResource
 from dagster_project.metadata import asset_key
-from dagster_project.resources import DatasetIOManager, TagtrailSettings
+from dagster_project.resources import ACKNOWLEDGE_TAG, DatasetIOManager, TagtrailSettings
 from dagster_project.summary import DatasetOutcome, summarise
 from pipelines.estate import Estate
 from pipelines.model import _close
@@ -64,7 +64,7 @@ def selected(estate: Estate, names: Sequence[str] | None) -> list[str]:
     if unknown:
         raise RunRefused(
             [
-                f"--select: estate '{estate.name}' has no dataset '{n}'{_close(n, estate.datasets)}"
+                f"estate '{estate.name}' has no dataset '{n}'{_close(n, estate.datasets)}"
                 for n in unknown
             ]
             + [f"its datasets: {', '.join(sorted(estate.datasets))}"]
@@ -109,8 +109,13 @@ def run_estate(
     lineage_url: str | None = None,
     launched_by: str | None = None,
     tags: dict[str, str] | None = None,
+    acknowledge: Sequence[str] = (),
 ) -> RunReport:
-    """Check, then materialize the selected datasets of ``estate`` (all by default) into ``home``."""
+    """Check, then materialize the selected datasets of ``estate`` (all by default) into ``home``.
+
+    ``acknowledge`` names datasets whose volume change is expected this once: their volume
+    guard warns instead of halting, in the name of ``launched_by``.
+    """
     home = home.resolve()
     as_of = as_of or dt.date.today()
     settings = TagtrailSettings(
@@ -119,6 +124,7 @@ def run_estate(
         extracts=str(extracts) if extracts else None,
     )
     datasets = selected(estate, select)
+    acknowledged = selected(estate, acknowledge) if acknowledge else []
     preflight(estate, datasets, home, settings.extracts_folder(estate))
     recovery = prepare(home, lineage_url)
     defs = build_definitions(
@@ -140,6 +146,7 @@ def run_estate(
             tags={
                 "tagtrail/launched_by": launched_by or getpass.getuser(),
                 **launch_tags(),
+                **({ACKNOWLEDGE_TAG: ",".join(acknowledged)} if acknowledged else {}),
                 **(tags or {}),
             },
         )

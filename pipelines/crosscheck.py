@@ -163,6 +163,14 @@ class CrossCheck:
                 self._check_column(src, loc, flow.output, col)
         if flow.opt_out:
             reg = flow.opt_out.register
+            if reg in self.e.datasets and self.e.datasets[reg].volume.allow_empty:
+                declared = self.e.declared_in[f"dataset:{reg}"]
+                self.fail(
+                    declared.file,
+                    (*declared.loc, "volume", "allow_empty"),
+                    f"'{reg}' is the opt-out register of flow '{flow.name}': it may never be "
+                    "empty (an empty register would let every opted-out person through)",
+                )
             if reg not in flow.inputs:
                 self.fail(
                     src,

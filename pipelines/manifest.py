@@ -128,9 +128,16 @@ def _suffix(path: str) -> str:
 
 
 class Policy(_Strict):
-    """The estate's policy defaults; an agreement's own setting wins."""
+    """The estate's policy defaults; an agreement's (or a dataset's) own setting wins.
+
+    ``max_drop``: the largest share of rows a dataset may lose from one published version to the
+    next without an acknowledgement; ``register_max_drop`` the same for opt-out registers, which
+    are never allowed to be empty.
+    """
 
     expiry_warning_days: int = Field(default=30, ge=1, le=366)
+    max_drop: float = Field(default=0.5, gt=0, le=1)
+    register_max_drop: float = Field(default=0.05, gt=0, le=1)
     review_overdue: Literal["warn", "halt"] = "warn"
     on_agreement_end: Literal["destroy", "archive"] = "destroy"
     disclosure: Disclosure = Disclosure()

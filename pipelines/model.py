@@ -67,6 +67,18 @@ class Retention(_Strict):
         return v
 
 
+class VolumeRule(_Strict):
+    """How a dataset's row count may change from its previous published version.
+
+    ``allow_empty`` lets a delivery hold no rows; ``max_drop`` is the largest share of rows it
+    may lose (0.5: half). Unset fields take the estate policy's defaults (stricter for opt-out
+    registers).
+    """
+
+    allow_empty: bool | None = None
+    max_drop: float | None = Field(default=None, gt=0, le=1)
+
+
 class Column(_Strict):
     name: Name
     type: ColumnType
@@ -92,6 +104,7 @@ class Dataset(_Strict):
     source_system: str | None = None
     primary_key: tuple[Name, ...] = Field(min_length=1)
     retention: Retention | None = None
+    volume: VolumeRule = VolumeRule()
     columns: tuple[Column, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -112,14 +112,15 @@ def pending_publications(session: Session) -> list[PublicationRecord]:
     ]
 
 
-def published_versions(session: Session, namespace: str, dataset: str) -> set[str]:
-    """The content hashes of every version of a dataset recorded as published."""
+def recorded_versions(session: Session, namespace: str, dataset: str) -> set[str]:
+    """The content hashes of every version of a dataset whose publication was recorded (its
+    COMPLETE event stored: it passed its gate and controls), whether or not marked done yet."""
     return set(
         session.scalars(
             select(Publication.sha256).where(
                 Publication.namespace == namespace,
                 Publication.dataset == dataset,
-                Publication.state == "published",
+                Publication.state != "abandoned",
             )
         )
     )

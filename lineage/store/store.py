@@ -152,10 +152,10 @@ class LineageStore:
         with self._session("read from") as session:
             return outbox.open_runs(session)
 
-    def published_versions(self, namespace: str, dataset: str) -> set[str]:
-        """The SHA-256 of every version of ``namespace/dataset`` recorded as published."""
+    def recorded_versions(self, namespace: str, dataset: str) -> set[str]:
+        """The SHA-256 of every version of ``namespace/dataset`` whose publication was recorded."""
         with self._session("read from") as session:
-            return outbox.published_versions(session, namespace, dataset)
+            return outbox.recorded_versions(session, namespace, dataset)
 
     def undelivered(self, transport: str, limit: int | None = None) -> list[PendingEvent]:
         """Events not yet delivered to ``transport``, in event-time order."""

@@ -80,6 +80,17 @@ def _unreadable_dates(frame: pd.DataFrame, rng: np.random.Generator) -> list[str
     return injected
 
 
+def _keep(share: float) -> Apply:
+    """A delivery cut short: only ``share`` of its rows arrive."""
+
+    def cut(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
+        lost = rng.choice(len(frame), size=len(frame) - int(len(frame) * share), replace=False)
+        frame.drop(index=frame.index[lost], inplace=True)
+        return []
+
+    return cut
+
+
 def _negative_arrears(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     injected = []
     for i in _rows(frame, rng, 20):
@@ -137,6 +148,33 @@ DEFECTS: dict[str, Defect] = {
             "quality_gate",
             "tagtrail_declared_type",
             _unreadable_dates,
+        ),
+        Defect(
+            "truncated-extract",
+            "social_care",
+            "care_packages",
+            "the care extract arrives with 5% of its rows",
+            "volume",
+            "volume",
+            _keep(0.05),
+        ),
+        Defect(
+            "empty-opt-out-register",
+            "health",
+            "national_data_opt_out",
+            "the opt-out register arrives with its header row only",
+            "volume",
+            "volume",
+            _keep(0.0),
+        ),
+        Defect(
+            "short-opt-out-register",
+            "health",
+            "national_data_opt_out",
+            "the opt-out register arrives with 10% of its entries",
+            "volume",
+            "volume",
+            _keep(0.10),
         ),
         Defect(
             "negative-arrears",

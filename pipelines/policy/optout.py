@@ -108,3 +108,18 @@ def check_opt_outs(
         },
         row_keys=keys,
     )
+
+
+def unpublished_register(flow: Flow, version: str) -> ControlResult:
+    """The ``opt_outs`` outcome when the register in use was not published by a passing gate."""
+    assert flow.opt_out is not None
+    return ControlResult(
+        control=OPT_OUTS,
+        passed=False,
+        rule=f"the opt-out register '{flow.opt_out.register}' must be a version published by its "
+        "passing gate and volume guard",
+        summary=f"the register in use (version {version[:12]}) was not published through its "
+        "gate: it may be short or empty; publish the register before the flows that use it",
+        findings=("the opt-out register was not published by a passing gate",),
+        counts={"register_version": version[:12]},
+    )

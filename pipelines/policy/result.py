@@ -17,8 +17,10 @@ PSEUDONYMISATION = "pseudonymisation"
 DISCLOSURE_CONTROL = "disclosure_control"
 RETENTION = "retention"
 OPT_OUTS = "opt_outs"
+VOLUME = "volume"
 
 CONTROLS: tuple[str, ...] = (
+    VOLUME,
     AGREEMENT_IN_FORCE,
     MINIMISATION,
     PSEUDONYMISATION,

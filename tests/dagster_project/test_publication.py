@@ -158,4 +158,4 @@ def test_a_store_failing_after_the_rename_leaves_a_record_that_recovery_finishes
     assert "tagtrail.health/referrals" in recovery.lineage.published
     with open_store(store_url) as store:
         assert store.pending_publications() == []
-        assert sha256_of(path) in store.published_versions("tagtrail.health", "referrals")
+        assert sha256_of(path) in store.recorded_versions("tagtrail.health", "referrals")
