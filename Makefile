@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TAGTRAIL_HOME ?= $(CURDIR)/.tagtrail
 export DAGSTER_HOME ?= $(TAGTRAIL_HOME)/dagster
 
-.PHONY: demo run test ui lint typecheck check-defs clean
+.PHONY: demo run test ui bench lint typecheck check-defs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tagtrail needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
@@ -30,6 +30,10 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/tagtrail recover
 	umask 077 && $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# Benchmarks print their figures on their last line; run side by side, never as timed tests.
+bench: $(STAMP)
+	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 check-defs: $(STAMP)
 	$(BIN)/dg check defs

@@ -45,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("trace", "follow a dataset or column hop by hop through the recorded lineage"),
         ("tags", "show each column's privacy tags and why it has them"),
-        ("events", "print the stored OpenLineage events as NDJSON, exactly as emitted"),
+        (
+            "events",
+            "print the stored OpenLineage events as NDJSON; `events send` delivers those waiting",
+        ),
         ("audit", "list audit records: launches, outcomes, failed controls, purges, opt-outs"),
     ):
         cmd = sub.add_parser(name, help=text)
@@ -68,10 +71,29 @@ def _parser() -> argparse.ArgumentParser:
         elif name == "audit":
             _audit_options(cmd)
         else:
-            cmd.add_argument(
-                "--run", default=None, help="an OpenLineage run id or a Dagster run id"
-            )
+            _events_options(cmd)
     return p
+
+
+def _events_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "action",
+        nargs="?",
+        choices=["send"],
+        help="send: deliver every event waiting for the configured OpenLineage transport",
+    )
+    cmd.add_argument("--run", default=None, help="an OpenLineage run id or a Dagster run id")
+    cmd.add_argument(
+        "--pending",
+        action="store_true",
+        help="only the events not yet delivered to the configured OpenLineage transport",
+    )
+    cmd.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="send: seconds to wait for the backend to answer each event (default 10)",
+    )
 
 
 def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

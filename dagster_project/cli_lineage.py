@@ -46,10 +46,33 @@ def tags(args: argparse.Namespace) -> int:
 
 
 def events(args: argparse.Namespace) -> int:
+    """Print stored events (all, a run's, or those waiting for delivery), or deliver them."""
+    from lineage.delivery import deliver, transport_of
+    from lineage.emit import configured_client
+
     with _open_store(args) as store:
-        for raw in store.events(args.run):
+        if args.action == "send":
+            report = deliver(store, timeout_s=args.timeout)
+            if report is None:
+                raise UsageError(_NO_TRANSPORT)
+            print(report.summary())
+            return 0 if report.pending == 0 else 1
+        if args.pending:
+            found = transport_of(configured_client())
+            if found is None:
+                raise UsageError(_NO_TRANSPORT)
+            raws = [e.raw for e in store.undelivered(found[1])]
+        else:
+            raws = store.events(args.run)
+        for raw in raws:
             sys.stdout.write(raw.rstrip("\n") + "\n")
     return 0
+
+
+_NO_TRANSPORT = (
+    "no OpenLineage transport is configured, so nothing is waiting to be sent; set "
+    "OPENLINEAGE_URL (or OPENLINEAGE_CONFIG, ./openlineage.yml, OPENLINEAGE__TRANSPORT__*)"
+)
 
 
 def _moment(option: str, text: str | None) -> dt.datetime | None:

@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 from dagster_project.resources import Publication
 from expectations import GateResult
 from lineage.control_facets import ControlsReport, Launch
-from lineage.emit import Emitter, configured_client
+from lineage.emit import Emitter
 from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
@@ -68,11 +68,17 @@ class LineageResource(dg.ConfigurableResource["LineageResource"]):
 
         home = tagtrail_home(self.home)
         self._store = open_store(self.url or configured_url(home))
-        self._emitter = Emitter(self._store, configured_client())
+        self._emitter = Emitter(self._store)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._store is not None:
             self._store.close()
+
+    @property
+    def store(self) -> Any:
+        """The open lineage store (a :class:`lineage.store.LineageStore`)."""
+        assert self._store is not None, "LineageResource used outside a run"
+        return self._store
 
     def recorded_versions(self, namespace: str, dataset: str) -> set[str]:
         """The versions of a dataset whose publication the store recorded."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,15 @@ from dagster_project.lineage import LineageResource
 from dagster_project.metadata import asset_key
 from dagster_project.resources import ACKNOWLEDGE_TAG, DatasetIOManager, TagtrailSettings
 from dagster_project.summary import DatasetOutcome, summarise
+from lineage.delivery import DeliveryReport, deliver
+from lineage.store import StoreError, configured_url, open_store
 from pipelines.estate import Estate
 from pipelines.model import _close
 from pipelines.sources import SourceError, check_source
 from pipelines.store import dataset_path
+
+# Delivery after a run takes at most this share of the run's time (a down backend costs <= 15%).
+DELIVERY_SHARE = 0.15
 
 
 class RunRefused(Exception):
@@ -49,6 +55,7 @@ class RunReport:
     dagster_home: Path
     injected: tuple[str, ...] = ()
     recovery: Recovery | None = None
+    delivery: DeliveryReport | None = None
 
     @property
     def halted(self) -> list[DatasetOutcome]:
@@ -137,6 +144,7 @@ def run_estate(
     )
     instance_dir = dagster_home(home)
     keys = [asset_key(estate, d) for d in datasets]
+    started = time.monotonic()
     with dg.DagsterInstance.from_config(str(instance_dir)) as instance:
         result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
             instance=instance,
@@ -152,6 +160,22 @@ def run_estate(
         )
     outcomes = summarise(result, estate, datasets)
     halted = any(o.status != "published" for o in outcomes)
+    budget = DELIVERY_SHARE * (time.monotonic() - started)
     return RunReport(
-        result.run_id, result.success and not halted, outcomes, instance_dir, recovery=recovery
+        result.run_id,
+        result.success and not halted,
+        outcomes,
+        instance_dir,
+        recovery=recovery,
+        delivery=_deliver(home, lineage_url, budget),
     )
+
+
+def _deliver(home: Path, lineage_url: str | None, budget_s: float) -> DeliveryReport | None:
+    """Send the run's events to the configured backend, for a small share of the run's time;
+    what does not go out waits in the store for ``tagtrail events send`` or the sensor."""
+    try:
+        with open_store(lineage_url or configured_url(home)) as store:
+            return deliver(store, budget_s=budget_s, timeout_s=budget_s)
+    except StoreError:
+        return None

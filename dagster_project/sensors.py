@@ -13,13 +13,17 @@ import json
 
 import dagster as dg
 
+from dagster_project.lineage import LineageResource
 from dagster_project.metadata import asset_key
 from dagster_project.resources import TagtrailSettings
+from lineage.delivery import deliver
 from pipelines.estate import Estate
 from pipelines.sources import SourceError, fingerprint
 
 SOURCE_SENSOR = "tagtrail_sources"
+DELIVERY_SENSOR = "tagtrail_delivery"
 FINGERPRINT = "tagtrail/source_fingerprint"
+DELIVERY_BUDGET_S = 20.0
 
 
 def source_sensor(estate: Estate) -> dg.SensorDefinition:
@@ -82,3 +86,25 @@ def _cursor(context: dg.SensorEvaluationContext, keys: dict[str, dg.AssetKey]) -
         if value is not None:
             seen[name] = str(value.value)
     return seen
+
+
+def delivery_sensor() -> dg.SensorDefinition:
+    """Sends the events waiting in the store to the configured OpenLineage transport."""
+
+    @dg.sensor(
+        name=DELIVERY_SENSOR,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Delivers stored OpenLineage events to the backend OpenLineage's own "
+        "configuration names (OPENLINEAGE_URL, openlineage.yml); whatever a down backend "
+        "missed goes out on a later tick.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext, lineage: LineageResource) -> dg.SkipReason:
+        report = deliver(lineage.store, budget_s=DELIVERY_BUDGET_S)
+        if report is None:
+            return dg.SkipReason("no OpenLineage transport is configured: events are only stored")
+        if report.pending:
+            context.log.warning(report.summary())
+        return dg.SkipReason(report.summary())
+
+    return _sensor

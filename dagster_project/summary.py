@@ -136,6 +136,10 @@ def render(report: RunReport, title: str = "tagtrail run") -> str:
         + (f", {not_run} not run (the dataset was already held back)" if not_run else ""),
         f"Dagster runs are in {report.dagster_home}; `make ui` opens them on http://127.0.0.1:3000",
     ]
+    if report.delivery is not None:
+        lines.append(f"OpenLineage: {report.delivery.summary()}")
+        if report.delivery.pending:
+            lines.append("  they wait in the lineage store: `tagtrail events send` sends them")
     return "\n".join(lines)
 
 

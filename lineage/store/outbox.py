@@ -5,9 +5,10 @@ the audit rows derived from that event), *before* the new dataset file becomes v
 ``pending`` until the caller has renamed the staged file into place and marks it ``published``.
 Recovery (:func:`pending_publications`) finds the ones a crash or an outage left pending.
 
-A **delivery** says whether an event reached one OpenLineage transport. An event with no
-``delivered`` row for a transport is pending for it, so a transport configured later receives
-the history too; events are handed out in event-time order within each run.
+A **delivery** says whether an event reached one OpenLineage transport: ``delivered``,
+``failed`` (try again) or ``rejected`` (the backend refused it as malformed: never again). An
+event with no row, or a failed one, is pending for that transport, so a transport configured
+later receives the history too; events are handed out in event-time order.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PublicationState = Literal["pending", "published", "abandoned"]
 PENDING: Final = "pending"
 DELIVERED: Final = "delivered"
 FAILED: Final = "failed"
+REJECTED: Final = "rejected"
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def undelivered(session: Session, transport: str, limit: int | None = None) -> l
     query = (
         select(Event.id, Event.run_id, Event.raw, Delivery.attempts)
         .outerjoin(Delivery, and_(Delivery.event_id == Event.id, Delivery.transport == transport))
-        .where((Delivery.state.is_(None)) | (Delivery.state != DELIVERED))
+        .where((Delivery.state.is_(None)) | (Delivery.state == FAILED))
         .order_by(Event.event_time, Event.id)
     )
     if limit is not None:
@@ -140,11 +142,17 @@ def undelivered(session: Session, transport: str, limit: int | None = None) -> l
 
 
 def mark_delivery(
-    session: Session, event_id: int, transport: str, *, delivered: bool, error: str | None = None
+    session: Session,
+    event_id: int,
+    transport: str,
+    *,
+    delivered: bool,
+    error: str | None = None,
+    rejected: bool = False,
 ) -> None:
-    """Record one attempt to deliver an event to a transport."""
+    """Record one attempt to deliver an event to a transport (``rejected``: never again)."""
     now = datetime.now(UTC)
-    state = DELIVERED if delivered else FAILED
+    state = DELIVERED if delivered else REJECTED if rejected else FAILED
     insert = dialect_insert(session, Delivery).values(
         event_id=event_id,
         transport=transport,

@@ -163,11 +163,19 @@ class LineageStore:
             return outbox.undelivered(session, transport, limit)
 
     def mark_delivery(
-        self, event_id: int, transport: str, *, delivered: bool, error: str | None = None
+        self,
+        event_id: int,
+        transport: str,
+        *,
+        delivered: bool,
+        error: str | None = None,
+        rejected: bool = False,
     ) -> None:
         """Record one attempt to deliver an event to ``transport``."""
         with self._session("write to") as session, session.begin():
-            outbox.mark_delivery(session, event_id, transport, delivered=delivered, error=error)
+            outbox.mark_delivery(
+                session, event_id, transport, delivered=delivered, error=error, rejected=rejected
+            )
 
     def ingest_many(self, events: Iterable[dict[str, Any] | str]) -> int:
         """Ingest events one transaction each, in order; the number that were new."""
