@@ -39,7 +39,7 @@ class Backend:
         backend = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if backend.mode == "hang":
                     time.sleep(600)
