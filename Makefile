@@ -44,6 +44,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict benchmarks
 
 clean:
 	rm -rf $(VENV) .tagtrail .pytest_cache .mypy_cache .ruff_cache

@@ -31,10 +31,11 @@ AUTOMATION_TAGS = {"dagster/schedule_name": "schedule", "dagster/sensor_name": "
 def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Launch:
     """Who launched this Dagster run and when.
 
-    The first of the run tags ``tagtrail/launched_by``, ``user`` (set by Dagster+ for runs
-    launched in its UI) and ``dagster/user``; then the schedule or sensor that launched it
-    (``schedule:agreement_review_daily``); otherwise the operating-system user of the process
-    running the step.
+    As claimed: the first of the run tags ``tagtrail/launched_by``, ``user`` (set by Dagster+
+    for runs launched in its UI) and ``dagster/user``; then the schedule or sensor that launched
+    it (``schedule:agreement_review_daily``); otherwise the operating-system user of the process
+    running the step. A tag is whatever the launcher set, so the identity tagtrail observed
+    itself (that operating-system user) is recorded beside it.
     """
     run_id = context.run.run_id
     record = context.instance.get_run_record_by_id(run_id)
@@ -42,13 +43,14 @@ def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     tags = context.run.tags
+    observed = getpass.getuser()
     for tag in LAUNCHED_BY_TAGS:
         if tags.get(tag):
-            return Launch(tags[tag], "run_tag", at, run_id)
+            return Launch(tags[tag], "run_tag", at, run_id, observed)
     for tag, kind in AUTOMATION_TAGS.items():
         if tags.get(tag):
-            return Launch(f"{kind}:{tags[tag]}", "run_tag", at, run_id)
-    return Launch(getpass.getuser(), "os_user", at, run_id)
+            return Launch(f"{kind}:{tags[tag]}", "run_tag", at, run_id, observed)
+    return Launch(observed, "os_user", at, run_id, observed)
 
 
 class LineageResource(dg.ConfigurableResource["LineageResource"]):

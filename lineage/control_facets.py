@@ -25,7 +25,9 @@ from pipelines.policy.retention import Purge
 AUDIT_KEY: Final = "tagtrail_audit"
 CONTROLS_KEY: Final = "tagtrail_controls"
 _BASE: Final = "https://tagtrail.dev/spec/facets/1-0-0"
-AUDIT_SCHEMA_URL: Final = f"{_BASE}/TagtrailAuditRunFacet.json#/$defs/TagtrailAuditRunFacet"
+AUDIT_SCHEMA_URL: Final = (
+    "https://tagtrail.dev/spec/facets/1-1-0/TagtrailAuditRunFacet.json#/$defs/TagtrailAuditRunFacet"
+)
 CONTROLS_SCHEMA_URL: Final = (
     f"{_BASE}/TagtrailControlsDatasetFacet.json#/$defs/TagtrailControlsDatasetFacet"
 )
@@ -33,12 +35,15 @@ CONTROLS_SCHEMA_URL: Final = (
 
 @dataclass(frozen=True)
 class Launch:
-    """Who launched a Dagster run and when (``via``: a run tag or the OS user)."""
+    """Who launched a Dagster run and when: ``by`` as claimed (``via`` a run tag, or the OS user
+    when none says), and ``observed`` as tagtrail saw it itself (``observed_via``)."""
 
     by: str
     via: Literal["run_tag", "os_user"]
     at: dt.datetime
     dagster_run_id: str
+    observed: str = ""
+    observed_via: Literal["os_user", "authenticated_user"] = "os_user"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class TagtrailAuditRunFacet(RunFacet):
     launchedAt: str
     dagsterRunId: str
     department: str
+    observedBy: str
+    observedVia: str
     agreement: str | None = attr.field(default=None)
     purpose: str | None = attr.field(default=None)
 
@@ -141,6 +148,8 @@ def audit_facet(
         launchedAt=launch.at.isoformat(),
         dagsterRunId=launch.dagster_run_id,
         department=department,
+        observedBy=launch.observed or launch.by,
+        observedVia=launch.observed_via,
         agreement=agreement,
         purpose=purpose,
     )

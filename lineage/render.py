@@ -107,7 +107,7 @@ def render_audit(records: Sequence[AuditRecord]) -> str:
             r.department,
             r.agreement or "-",
             r.purpose or "-",
-            r.launched_by or "-",
+            _launcher(r),
             audit_summary(r),
         )
         for r in records
@@ -119,6 +119,14 @@ def render_audit(records: Sequence[AuditRecord]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _launcher(record: AuditRecord) -> str:
+    """``alice`` when observed as claimed, else ``alice (observed svc-etl)``."""
+    claimed = record.launched_by or "-"
+    if record.observed_by and record.observed_by != record.launched_by:
+        return f"{claimed} (observed {record.observed_by})"
+    return claimed
 
 
 def _short(value: Any, length: int = 8) -> str:

@@ -70,6 +70,7 @@ def audit_rows(event: ParsedEvent) -> list[dict[str, Any]]:
         "purpose": as_str(audit.get("purpose")),
         "launched_by": as_str(audit.get("launchedBy")),
         "launched_at": _moment(audit.get("launchedAt")),
+        "observed_by": as_str(audit.get("observedBy")),
     }
     facts: list[tuple[str, dict[str, Any]]]
     if run_kind == "run_started":
@@ -201,4 +202,5 @@ def _record(row: AuditRow) -> AuditRecord:
         launched_by=row.launched_by,
         launched_at=row.launched_at,
         details=dict(row.details),
+        observed_by=row.observed_by,
     )

@@ -238,6 +238,7 @@ class AuditRow(Base):
     launched_by: Mapped[str | None] = mapped_column(String(256))
     launched_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any]]
+    observed_by: Mapped[str | None] = mapped_column(String(256))
 
 
 class Publication(Base):

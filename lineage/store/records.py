@@ -198,7 +198,8 @@ class AuditRecord:
 
     ``at`` is the event's time, ``dataset`` the output dataset (``namespace`` its namespace) and
     ``department`` the department owning it; ``agreement`` and ``purpose`` are None for source
-    extracts. ``details`` depends on ``kind``: for ``control_failed``, ``retention_purge`` and
+    extracts. ``launched_by`` is who launched the run as claimed (a run tag), ``observed_by`` the
+    identity tagtrail observed itself (the operating-system user of the step's process). ``details`` depends on ``kind``: for ``control_failed``, ``retention_purge`` and
     ``opt_out_exclusion`` it is the control, retention or opt-out object exactly as emitted.
     """
 
@@ -214,6 +215,7 @@ class AuditRecord:
     launched_by: str | None
     launched_at: datetime | None
     details: dict[str, Any]
+    observed_by: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The record as a JSON-safe object (times as ISO 8601 with their UTC offset)."""
@@ -228,6 +230,7 @@ class AuditRecord:
             "agreement": self.agreement,
             "purpose": self.purpose,
             "launched_by": self.launched_by,
+            "observed_by": self.observed_by,
             "launched_at": self.launched_at.isoformat() if self.launched_at else None,
             "details": self.details,
         }

@@ -3,6 +3,7 @@ and everything published before stays byte-identical; an acknowledged change pub
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import dagster as dg
@@ -75,6 +76,8 @@ def test_an_acknowledged_change_publishes_and_is_audited(home_after_clean_run: P
         ]
     assert [(r.details["control"], r.details["severity"]) for r in records] == [(VOLUME, "warn")]
     assert records[0].details["counts"]["acknowledged_by"] == "steward.anne"
+    # "steward.anne" is only what the launcher claimed; tagtrail records who it saw beside it
+    assert (records[0].launched_by, records[0].observed_by) == ("steward.anne", getpass.getuser())
 
 
 def test_a_register_not_published_through_its_gate_fails_opt_outs(

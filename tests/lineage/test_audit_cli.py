@@ -123,6 +123,7 @@ def test_json_records(capsys: pytest.CaptureFixture[str], home: Path) -> None:
         "agreement": "DSA-HOU-ASC-02",
         "purpose": "research",
         "launched_by": "alice",
+        "observed_by": None,  # the fixture events predate the audit facet's observedBy
         "launched_at": "2025-11-20T09:59:00+00:00",
         "details": AGREEMENT_ENDED,
     }
