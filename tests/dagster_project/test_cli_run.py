@@ -52,6 +52,8 @@ def test_init_validate_run_publishes_every_dataset(initialised: tuple[Path, Path
         published = pd.read_parquet(dataset_path(home, department, dataset))
         assert len(published) > 0
     assert "Traceback" not in run.stderr
+    shared = [p for p in home.rglob("*") if p.stat().st_mode & 0o077]
+    assert shared == [], "everything under the home is for its owner only"
 
 
 def test_the_estates_own_tests_pass(initialised: tuple[Path, Path]) -> None:

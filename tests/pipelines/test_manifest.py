@@ -202,3 +202,23 @@ def test_linear_in_the_declarations_size(estate_copy: Path) -> None:
     path.write_text(text.replace(anchor, anchor + extra + "      - {name: c7, type: string}\n"))
     message = declaration_error(estate_copy)
     assert "column names must be unique; repeated: c7" in message
+
+
+def test_validation_imports_nothing_outside_the_estate(
+    estate_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module a declaration names outside the estate is refused without being imported."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    marker = tmp_path / "imported"
+    (outside / "evil_transforms.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef run(ctx, **inputs):\n    return None\n"
+    )
+    monkeypatch.syspath_prepend(str(outside))
+    edit(
+        estate_copy / "flows" / "care_statistics.yaml",
+        "transform: flows.care_statistics:transform",
+        "transform: evil_transforms:run",
+    )
+    assert "module 'evil_transforms' is not in the estate" in declaration_error(estate_copy)
+    assert not marker.exists(), "the module must not even be imported"
