@@ -80,10 +80,14 @@ class VolumeRule(_Strict):
 
 
 class Column(_Strict):
+    """A declared column. ``identifier`` names the scheme of a direct identifier (recognised in
+    any form by the controls, and used to link a person's identifiers across datasets)."""
+
     name: Name
     type: ColumnType
     description: str = ""
     tags: tuple[str, ...] = ()
+    identifier: Literal["nhs_number", "ni_number", "email"] | None = None
 
     @field_validator("tags")
     @classmethod
@@ -94,6 +98,15 @@ class Column(_Strict):
         if len(set(tags)) != len(tags):
             raise ValueError("a tag is listed twice")
         return tags
+
+    @model_validator(mode="after")
+    def _identifier_is_direct(self) -> Column:
+        if self.identifier is not None and "person.id.direct" not in self.tags:
+            raise ValueError(
+                f"identifier: {self.identifier} is for a direct identifier; tag the column "
+                "person.id.direct"
+            )
+        return self
 
 
 class Dataset(_Strict):

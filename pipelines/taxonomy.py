@@ -38,15 +38,18 @@ def _tag(name: str, description: str, *maps_to: str, special: bool = False) -> T
     return TagInfo(name, description, maps_to, special_category=special)
 
 
+# GDPR Art. 9 categories: (description, fideslang data category). The fideslang keys are those of
+# its default taxonomy (checked by a test against the installed package); fideslang has no
+# trade-union category, so that one maps to its parent, user.demographic, beside gdpr:art9.
 _SPECIAL = {
-    "health": "physical or mental health, diagnosis, disability",
-    "genetic": "genetic data",
-    "biometric": "biometric data used to identify a person",
-    "ethnicity": "racial or ethnic origin",
-    "religion": "religious or philosophical beliefs",
-    "politics": "political opinions",
-    "sexual_orientation": "sex life or sexual orientation",
-    "trade_union": "trade union membership",
+    "health": ("physical or mental health, diagnosis, disability", "user.health_and_medical"),
+    "genetic": ("genetic data", "user.health_and_medical.genetic"),
+    "biometric": ("biometric data used to identify a person", "user.biometric"),
+    "ethnicity": ("racial or ethnic origin", "user.demographic.race_ethnicity"),
+    "religion": ("religious or philosophical beliefs", "user.demographic.religious_belief"),
+    "politics": ("political opinions", "user.demographic.political_opinion"),
+    "sexual_orientation": ("sex life or sexual orientation", "user.demographic.sexual_orientation"),
+    "trade_union": ("trade union membership", "user.demographic"),
 }
 
 _ROW_LEVEL: tuple[TagInfo, ...] = (
@@ -66,7 +69,7 @@ _ROW_LEVEL: tuple[TagInfo, ...] = (
         "person.quasi",
         "a quasi-identifier: date of birth, postcode, sex",
         "fideslang:user.demographic",
-        "fideslang:user.contact.postal_code",
+        "fideslang:user.contact.address.postal_code",
     ),
     _tag(
         "person.quasi.generalised",
@@ -74,8 +77,8 @@ _ROW_LEVEL: tuple[TagInfo, ...] = (
         "fideslang:user.demographic",
     ),
     *(
-        _tag(f"person.special.{k}", v, "gdpr:art9", f"fideslang:user.{k}", special=True)
-        for k, v in _SPECIAL.items()
+        _tag(f"person.special.{k}", text, "gdpr:art9", f"fideslang:{key}", special=True)
+        for k, (text, key) in _SPECIAL.items()
     ),
     TagInfo(
         "person.criminal",

@@ -6,6 +6,8 @@ careless edit to the transform would.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -68,3 +70,39 @@ def admissions_months_withheld(
 ) -> pd.DataFrame:
     """Admissions whose rare months are blanked, leaving rows with no retention date."""
     return admissions_research_extract.transform(_as(_MonthsWithheld, ctx), inpatient_episodes)
+
+
+@dataclass(frozen=True)
+class _Rewritten(TransformContext):
+    """A pseudonymise step replaced by ``rewrite``: how identifiers leak in other forms."""
+
+    rewrite: Callable[[str], str] = str
+
+    def pseudonymise(self, values: pd.Series) -> pd.Series:
+        return values.astype("string").map(self.rewrite).astype("string")
+
+
+def _rewritten(ctx: TransformContext, rewrite: Callable[[str], str]) -> TransformContext:
+    fields = {f: getattr(ctx, f) for f in TransformContext.__dataclass_fields__}
+    return _Rewritten(**fields, rewrite=rewrite)
+
+
+def care_dashed(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFrame:
+    """The care extract with NHS numbers written 999-123-4567 instead of hashed."""
+    return care_research_extract.transform(
+        _rewritten(ctx, lambda v: f"{v[:3]}-{v[3:6]}-{v[6:]}"), care_packages
+    )
+
+
+def care_in_text(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFrame:
+    """The care extract with NHS numbers inside a note instead of hashed."""
+    return care_research_extract.transform(
+        _rewritten(ctx, lambda v: f"client {v[:3]} {v[3:6]} {v[6:]} (see file)"), care_packages
+    )
+
+
+def care_unsalted(ctx: TransformContext, care_packages: pd.DataFrame) -> pd.DataFrame:
+    """The care extract hashed with plain SHA-256: anyone can hash the NHS number range."""
+    return care_research_extract.transform(
+        _rewritten(ctx, lambda v: hashlib.sha256(v.encode()).hexdigest()), care_packages
+    )

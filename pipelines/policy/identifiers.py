@@ -1,64 +1,27 @@
 """Pseudonymisation: direct identifiers leave their department only as keyed-hash pseudonyms.
 
 Two checks. From the computed tags: no output column may still carry ``person.id.direct`` unless
-the agreement permits identified sharing. From the data: no other output column may hold a value
-of an input's direct identifier, or a value *shaped* like one (an NHS number with a valid check
-digit, a National Insurance number, an e-mail address), which catches a transform that forgot to
-hash whatever the declarations say.
+the agreement permits identified sharing. From the data (:mod:`pipelines.policy.recognise`): no
+other output column may hold an input's direct identifier in any form (other separators, case,
+whitespace, a number instead of text), inside free text, or as an unkeyed digest (MD5, SHA-1,
+SHA-256, SHA-512; hex or base64; whole or a 16+ hex prefix), nor any value *valid* in a scheme the
+inputs' identifiers use (an NHS number with a good check digit, a National Insurance number, an
+e-mail address), which catches a transform that forgot to hash whatever the declarations say.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
-from expectations.nhs import is_valid_nhs_number
 from pipelines.estate import Estate
 from pipelines.model import Flow
+from pipelines.policy.recognise import SCHEMES, Known, Scheme, learn, search
 from pipelines.policy.result import PSEUDONYMISATION, ControlResult, row_keys
 
 DIRECT = "person.id.direct"
-MIN_SEARCHED_LENGTH = 6
-LEARN_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A recognisable identifier format."""
-
-    name: str
-    pattern: re.Pattern[str]
-    valid: Callable[[str], bool] | None = None
-
-    def matches(self, values: pd.Series) -> pd.Series:
-        """Which (string) values have this shape."""
-        hit = values.str.fullmatch(self.pattern).fillna(False).astype(bool)
-        if self.valid is not None and hit.any():
-            hit[hit] = values[hit].map(self.valid)
-        return hit
-
-
-SHAPES: tuple[Shape, ...] = (
-    Shape(
-        "NHS number",
-        re.compile(r"\d{3} ?\d{3} ?\d{4}"),
-        lambda text: is_valid_nhs_number(text.replace(" ", "")),
-    ),
-    Shape(
-        "National Insurance number",
-        re.compile(
-            r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?(?:\d{2} ?){3}[A-D]"
-        ),
-    ),
-    Shape("e-mail address", re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")),
-)
-
-
-def _text(values: pd.Series) -> pd.Series:
-    return values.dropna().astype("string").str.strip()
 
 
 def check_pseudonymisation(
@@ -81,7 +44,7 @@ def check_pseudonymisation(
             f"but {flow.agreement} does not permit identified sharing; pseudonymise them "
             "(masking: keyed_hash)"
         )
-    originals, shapes, columns_in = _originals(estate, flow, inputs)
+    known, schemes, columns_in = known_identifiers(estate, flow.transform_inputs, inputs)
     allowed = set(direct_out) if identified_ok else set()
     counts: dict[str, int | str] = {
         "direct_identifier_columns_in": columns_in,
@@ -92,21 +55,28 @@ def check_pseudonymisation(
     for col in output.columns:
         if col in allowed:
             continue
-        values = output[col].astype("string").str.strip()
-        exact = values.isin(originals) if len(originals) else pd.Series(False, index=values.index)
-        shaped = pd.Series(False, index=values.index)
-        for shape in shapes:
-            shaped |= shape.matches(values)
-        exact, shaped = exact.fillna(False).astype(bool), shaped.fillna(False).astype(bool)
-        if exact.any() or shaped.any():
-            findings.append(
-                f"column {col} holds {int(exact.sum())} value(s) equal to an input identifier "
-                f"and {int(shaped.sum())} shaped like one ({', '.join(s.name for s in shapes)})"
-            )
-            counts[f"{col}.identifier_values"] = int(exact.sum())
-            counts[f"{col}.identifier_shaped"] = int(shaped.sum())
-            flagged[str(col)] = exact | shaped
-            offending |= exact | shaped
+        found = search(output[col], known, schemes)
+        shaped = np.zeros(len(output), dtype=bool)
+        for mask in found.shaped.values():
+            shaped |= mask
+        hit = found.any
+        if not hit.any():
+            continue
+        kinds = {
+            "identifier_values": found.known,
+            "identifier_shaped": shaped & ~found.known,
+            "identifier_in_text": found.embedded & ~found.known & ~shaped,
+            "identifier_digests": found.digest,
+        }
+        described = [
+            f"{int(mask.sum())} {_WORDS[kind]}" for kind, mask in kinds.items() if mask.any()
+        ]
+        labels = [SCHEMES[name].label for name, mask in found.shaped.items() if mask.any()]
+        schemes_seen = f" ({', '.join(labels)})" if labels else ""
+        findings.append(f"column {col} holds {', '.join(described)}{schemes_seen}")
+        counts |= {f"{col}.{kind}": int(mask.sum()) for kind, mask in kinds.items()}
+        flagged[str(col)] = pd.Series(hit, index=output.index)
+        offending |= flagged[str(col)]
     pk = list(estate.datasets[flow.output].primary_key)
     keys = row_keys(output, offending, pk, flagged, max_keys)
     counts["rows_with_identifiers"] = int(offending.sum())
@@ -128,14 +98,26 @@ def check_pseudonymisation(
     )
 
 
-def _originals(
-    estate: Estate, flow: Flow, inputs: Mapping[str, pd.DataFrame]
-) -> tuple[set[str], Sequence[Shape], int]:
-    """The inputs' direct-identifier values worth searching for, their shapes, and column count."""
-    values: set[str] = set()
-    shapes: list[Shape] = []
+_WORDS = {
+    "identifier_values": "value(s) equal to an input identifier",
+    "identifier_shaped": "value(s) shaped like an identifier",
+    "identifier_in_text": "value(s) with an identifier inside text",
+    "identifier_digests": "unkeyed digest(s) of an input identifier",
+}
+
+
+def known_identifiers(
+    estate: Estate, datasets: Iterable[str], inputs: Mapping[str, pd.DataFrame]
+) -> tuple[Known, tuple[Scheme, ...], int]:
+    """The direct identifiers of ``datasets`` (normalised), their schemes, and the column count.
+
+    A column's scheme is the one it declares (``identifier:``), else the one most of its values
+    belong to; a column with none is searched for by value.
+    """
+    known = Known()
+    schemes: list[Scheme] = []
     columns = 0
-    for name in flow.transform_inputs:
+    for name in datasets:
         frame = inputs.get(name)
         if frame is None:
             continue
@@ -143,10 +125,9 @@ def _originals(
             if DIRECT not in column.tags or column.name not in frame.columns:
                 continue
             columns += 1
-            text = _text(frame[column.name])
-            values.update(v for v in text.unique() if len(v) >= MIN_SEARCHED_LENGTH)
-            if len(text):
-                shapes += [
-                    s for s in SHAPES if s not in shapes and s.matches(text).mean() >= LEARN_SHARE
-                ]
-    return values, shapes, columns
+            values = frame[column.name]
+            scheme = SCHEMES[column.identifier] if column.identifier else learn(values)
+            known.add(values, scheme)
+            if scheme is not None and scheme not in schemes:
+                schemes.append(scheme)
+    return known, tuple(schemes), columns

@@ -118,7 +118,28 @@ EXTRA = (
         ),
     ),
 )
-BREACHES = [*POLICY_DEFECTS.values(), *EXTRA]
+# Identifiers leaving in other forms than the one the inputs hold.
+LEAKS = tuple(
+    PolicyDefect(
+        name,
+        "care_research_extract",
+        description,
+        r.PSEUDONYMISATION,
+        (
+            Edit(
+                "flows/care_research_extract.yaml",
+                "flows.care_research_extract:transform",
+                f"{_T}:{fn}",
+            ),
+        ),
+    )
+    for name, fn, description in (
+        ("identifier-dashed", "care_dashed", "NHS numbers sent as 999-123-4567"),
+        ("identifier-in-text", "care_in_text", "NHS numbers sent inside a note"),
+        ("identifier-unsalted-hash", "care_unsalted", "NHS numbers sent as plain SHA-256"),
+    )
+)
+BREACHES = [*POLICY_DEFECTS.values(), *EXTRA, *LEAKS]
 EXPECTED_COUNTS = {
     "expired-agreement": ("days_past_end", 124),
     "review-overdue-halts": ("days_past_review", 32),
@@ -128,6 +149,9 @@ EXPECTED_COUNTS = {
     "retention-dates-withheld": ("undated", None),
     "opt-out-matched-on-wrong-column": ("opted_out_rows_in_output", None),
     "identifier-unpseudonymised": ("rows_with_identifiers", None),
+    "identifier-dashed": ("person_key.identifier_values", None),
+    "identifier-in-text": ("person_key.identifier_in_text", None),
+    "identifier-unsalted-hash": ("person_key.identifier_digests", None),
 }
 
 

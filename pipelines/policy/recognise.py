@@ -1,0 +1,370 @@
+"""Recognising people's identifiers in any form: one vectorised component for every control.
+
+An identifier is recognised by its *scheme* (NHS number, National Insurance number, e-mail
+address) after normalising it: separators, whitespace and case do not matter, an NHS number
+stored as a number is still one (NHS numbers have no leading zeros to lose), and an identifier
+inside free
+text is found as well as a whole value. Beyond the schemes, the values of the inputs' direct
+identifier columns (names, addresses, references) are *known identifiers*, matched whole after
+collapsing whitespace and case (a name inside free text needs named-entity recognition, which this
+does not attempt). An unkeyed digest (MD5, SHA-1, SHA-256, SHA-512; hex in either
+case or base64; whole or a hex prefix of 16 characters or more) of a known identifier is
+recognised by hashing the known identifiers (in their normal form) and comparing: anyone can hash
+the NHS number range.
+
+Everything runs on whole columns (pyarrow compute, numpy); Python only touches the few values
+that already look like a candidate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expectations.nhs import is_valid_nhs_number
+
+MIN_KNOWN_LENGTH = 6
+MIN_PREFIX = 16
+DIGESTS = ("md5", "sha1", "sha256", "sha512")
+_HASHES = (hashlib.md5, hashlib.sha1, hashlib.sha256, hashlib.sha512)
+_TEXT = "string[pyarrow]"
+_NHS_WEIGHTS = np.arange(10, 1, -1, dtype=np.int64)
+_NI_PREFIX_BANNED = ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ")
+_SEPARATORS = re.compile(r"[\s\-./]")
+# a single digest-like token (a pseudonym or hash): searched as a digest, not as text
+_TOKEN = r"^(?:[0-9A-Fa-f]{32,}|[A-Za-z0-9+/_\-]{22,}={0,2})$"
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """An identifier scheme: how to find it in text, normalise it and tell a valid one."""
+
+    name: str
+    label: str
+    embedded: re.Pattern[str]  # one occurrence inside text (Python regex)
+    candidate: str  # the same, without look-arounds, to find candidate rows (RE2, in pyarrow)
+    canonical: str  # RE2 regex a normalised value fully matches
+    valid: Callable[[pa.Array], pa.Array] | None = None
+
+    def normalise(self, values: pd.Series) -> pd.Series:
+        """Each value in this scheme's normal form (the others unchanged, upper-cased)."""
+        text = _as_text(values)
+        if self.name == "email":
+            return text.str.strip().str.lower()
+        return text.str.replace(r"[\s\-./]", "", regex=True).str.upper()
+
+    def normalise_one(self, value: str) -> str:
+        """One value in this scheme's normal form (see :meth:`normalise`)."""
+        if self.name == "email":
+            return value.strip().lower()
+        return _SEPARATORS.sub("", value).upper()
+
+    def valid_one(self, normal: str) -> bool:
+        """Whether one normalised value is an identifier of this scheme."""
+        if not re.fullmatch(self.canonical, normal):
+            return False
+        if self.name == "nhs_number":
+            return is_valid_nhs_number(normal)
+        return not (self.name == "ni_number" and normal[:2] in _NI_PREFIX_BANNED)
+
+    def recognised(self, normal: pd.Series) -> np.ndarray:
+        """Which normalised values are identifiers of this scheme (shape and check digit)."""
+        arr = pa.array(normal, type=pa.string(), from_pandas=True)
+        hit = pc.fill_null(pc.match_substring_regex(arr, f"^(?:{self.canonical})$"), False)
+        if self.valid is not None:
+            hit = pc.and_(hit, pc.fill_null(self.valid(arr), False))
+        return np.asarray(hit, dtype=bool)
+
+
+def nhs_valid(values: pa.Array) -> pa.Array:
+    """Modulus-11 check of 10-digit strings, on the whole array (others: null)."""
+    text = pc.fill_null(values, "")
+    shaped = np.asarray(pc.match_substring_regex(text, r"^\d{10}$"), dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    if shaped.any():
+        chosen = np.asarray(pc.filter(text, pa.array(shaped)).to_pylist(), dtype="S10")
+        digits = np.frombuffer(chosen.tobytes(), dtype=np.uint8).reshape(-1, 10) - ord("0")
+        check = 11 - (digits[:, :9].astype(np.int64) @ _NHS_WEIGHTS) % 11
+        check[check == 11] = 0
+        out[shaped] = (check != 10) & (check == digits[:, 9])
+    return pa.array(out)
+
+
+def _ni_valid(values: pa.Array) -> pa.Array:
+    text = pc.fill_null(values, "")
+    banned = pc.is_in(pc.utf8_slice_codeunits(text, 0, 2), value_set=pa.array(_NI_PREFIX_BANNED))
+    return pc.invert(banned)
+
+
+SCHEMES: dict[str, Scheme] = {
+    s.name: s
+    for s in (
+        Scheme(
+            "nhs_number",
+            "NHS number",
+            re.compile(r"(?<![\d])\d{3}[\s\-./]?\d{3}[\s\-./]?\d{4}(?![\d])"),
+            r"\d{3}[\s\-./]?\d{3}[\s\-./]?\d{4}",
+            r"\d{10}",
+            nhs_valid,
+        ),
+        Scheme(
+            "ni_number",
+            "National Insurance number",
+            re.compile(
+                r"(?<![A-Za-z0-9])[A-Za-z]{2}[\s\-]?\d{2}[\s\-]?\d{2}[\s\-]?\d{2}[\s\-]?[A-Da-d]"
+                r"(?![A-Za-z0-9])"
+            ),
+            r"[A-Za-z]{2}[\s\-]?\d{2}[\s\-]?\d{2}[\s\-]?\d{2}[\s\-]?[A-Da-d]",
+            r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]",
+            _ni_valid,
+        ),
+        Scheme(
+            "email",
+            "e-mail address",
+            re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"),
+            r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+",
+            r"[^@\s]+@[^@\s]+\.[^@\s]+",
+        ),
+    )
+}
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as text, whole floats without their ``.0`` (an identifier stored as a number)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        values = values.where(values.isna() | (values == values.round())).astype("Int64")
+    return values.astype(_TEXT)
+
+
+def generic_normal(values: pd.Series) -> pd.Series:
+    """A known identifier's normal form: whitespace collapsed, case folded."""
+    return _as_text(values).str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+
+
+def learn(values: pd.Series, share: float = 0.5) -> Scheme | None:
+    """The scheme most of a column's values (``share`` of those present) belong to, if any."""
+    present = values.dropna()
+    if not len(present):
+        return None
+    for scheme in SCHEMES.values():
+        if scheme.recognised(scheme.normalise(present)).mean() >= share:
+            return scheme
+    return None
+
+
+@dataclass
+class Known:
+    """People's identifiers a control searches for: normalised, by scheme, and their digests."""
+
+    by_scheme: dict[str, set[str]] = field(default_factory=dict)
+    generic: set[str] = field(default_factory=set)
+
+    def add(self, values: pd.Series, scheme: Scheme | None) -> None:
+        """Add a column's values, normalised in ``scheme`` (or generically when None)."""
+        present = values.dropna()
+        if scheme is not None:
+            normal = scheme.normalise(present)
+            self.by_scheme.setdefault(scheme.name, set()).update(
+                normal[scheme.recognised(normal)].unique()
+            )
+            return
+        normal = generic_normal(present)
+        self.generic.update(v for v in normal.unique() if len(v) >= MIN_KNOWN_LENGTH)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_scheme.values())) + len(self.generic)
+
+    @cached_property
+    def _arrays(self) -> dict[str, pa.Array]:
+        return {k: pa.array(sorted(v), type=pa.string()) for k, v in self.by_scheme.items()}
+
+    @cached_property
+    def _generic(self) -> pa.Array:
+        return pa.array(sorted(self.generic), type=pa.string())
+
+    def matches(self, values: pd.Series) -> np.ndarray:
+        """Which values equal a known identifier after normalising."""
+        hit = np.zeros(len(values), dtype=bool)
+        for name, known in self._arrays.items():
+            hit |= _in(SCHEMES[name].normalise(values), known)
+        if len(self.generic):
+            hit |= _in(generic_normal(values), self._generic)
+        return hit
+
+    @cached_property
+    def _digests(self) -> _DigestIndex:
+        return _DigestIndex.of(_digest_inputs(self))
+
+    def digested(self, values: pd.Series) -> np.ndarray:
+        """Which values are an unkeyed digest (or a 16+ hex prefix of one) of a known identifier."""
+        n = len(values)
+        if not len(self) or not n:
+            return np.zeros(n, dtype=bool)
+        arr = pa.array(_as_text(values).str.strip(), type=pa.string(), from_pandas=True)
+        hexed = _matches(arr, r"^[0-9A-Fa-f]{16,128}$")
+        b64 = _matches(arr, r"^[A-Za-z0-9+/_\-]{22,88}={0,2}$") & ~hexed
+        rows = np.flatnonzero(hexed)
+        hexes = list(pc.utf8_lower(arr.take(pa.array(rows, type=pa.int64()))).to_pylist())
+        for i in np.flatnonzero(b64):  # few, unless a column is base64 throughout
+            decoded = _b64_hex(str(arr[i]))
+            if decoded is not None:
+                rows = np.append(rows, i)
+                hexes.append(decoded)
+        hit = np.zeros(n, dtype=bool)
+        if len(rows):
+            hit[rows] = self._digests.contains(hexes)
+        return hit
+
+
+@dataclass(frozen=True)
+class _DigestIndex:
+    """The first 64 bits of every digest of every known identifier, sorted, and their owners."""
+
+    identifiers: tuple[str, ...]
+    prefixes: np.ndarray  # uint64, sorted
+    owners: np.ndarray  # index into identifiers
+    algorithms: np.ndarray  # index into DIGESTS
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> _DigestIndex:
+        """Hash every value with every algorithm of :data:`DIGESTS`."""
+        identifiers = tuple(values)
+        encoded = [v.encode() for v in identifiers]
+        parts = [
+            np.frombuffer(b"".join([h(v).digest()[:8] for v in encoded]), dtype=">u8").astype(
+                np.uint64
+            )
+            for h in _HASHES
+        ]
+        prefixes = np.concatenate(parts)
+        owners = np.tile(np.arange(len(identifiers)), len(DIGESTS))
+        algorithms = np.repeat(np.arange(len(DIGESTS)), len(identifiers))
+        order = np.argsort(prefixes, kind="stable")
+        return cls(identifiers, prefixes[order], owners[order], algorithms[order])
+
+    def contains(self, hexes: list[str]) -> np.ndarray:
+        """Which lower-case hex strings (16 characters or more) begin a known digest."""
+        keys = _hex64(hexes)
+        at = np.searchsorted(self.prefixes, keys)
+        near = at < len(self.prefixes)
+        near[near] = self.prefixes[at[near]] == keys[near]
+        out = np.zeros(len(hexes), dtype=bool)
+        for i in np.flatnonzero(near):  # a real candidate: compare the whole value
+            j = int(at[i])
+            while j < len(self.prefixes) and self.prefixes[j] == keys[i]:
+                name = DIGESTS[int(self.algorithms[j])]
+                value = self.identifiers[int(self.owners[j])]
+                if hashlib.new(name, value.encode()).hexdigest().startswith(hexes[i]):
+                    out[i] = True
+                    break
+                j += 1
+        return out
+
+
+_HEX = np.zeros(256, dtype=np.uint64)
+_HEX[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10, dtype=np.uint64)
+_HEX[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint64)
+_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
+
+
+def _hex64(hexes: list[str]) -> np.ndarray:
+    """The first 16 hex digits of each string as a 64-bit number, on the whole list."""
+    raw = np.frombuffer(np.asarray(hexes, dtype="S16").tobytes(), dtype=np.uint8)
+    nibbles = _HEX[raw.reshape(-1, 16)]
+    keys: np.ndarray = np.bitwise_or.reduce(nibbles << _SHIFTS, axis=1)
+    return keys
+
+
+def _b64_hex(value: str) -> str | None:
+    """A base64 (standard or URL-safe, padded or not) digest as lower-case hex, if it is one."""
+    padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
+    try:
+        raw = base64.b64decode(padded, validate=True)
+    except ValueError:
+        return None
+    return raw.hex() if len(raw) in (16, 20, 32, 64) else None
+
+
+def _matches(arr: pa.Array, pattern: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, pattern), False), dtype=bool)
+
+
+def _digest_inputs(known: Known) -> Iterable[str]:
+    """What an attacker would hash: each known identifier in its normal form."""
+    for values in known.by_scheme.values():
+        yield from values
+    yield from known.generic
+
+
+def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
+    if not len(known) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    return np.asarray(pc.fill_null(pc.is_in(arr, value_set=known), False), dtype=bool)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where identifiers were found in one column, by kind (row masks)."""
+
+    known: np.ndarray
+    shaped: dict[str, np.ndarray]
+    embedded: np.ndarray
+    digest: np.ndarray
+
+    @property
+    def any(self) -> np.ndarray:
+        """Rows holding an identifier in any form."""
+        out: np.ndarray = self.known | self.embedded | self.digest
+        for mask in self.shaped.values():
+            out = out | mask
+        return out
+
+
+def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> Found:
+    """Identifiers in ``values``: known ones (whole, embedded in text or digested) and any value
+    valid in one of ``schemes`` (whole or embedded), whoever it belongs to."""
+    chosen = tuple(schemes)
+    n = len(values)
+    known_hit = known.matches(values) if len(known) else np.zeros(n, dtype=bool)
+    shaped = {s.name: s.recognised(s.normalise(values)) for s in chosen}
+    embedded = _embedded(values, known, chosen)
+    digest = known.digested(values)
+    return Found(known_hit, shaped, embedded, digest)
+
+
+def _embedded(values: pd.Series, known: Known, schemes: tuple[Scheme, ...]) -> np.ndarray:
+    """Rows whose text holds, among other text, a known identifier or a valid one of ``schemes``.
+
+    Candidate rows are found on the whole column; only those are taken apart, one match at a
+    time. A value that is a single digest-like token is left to :meth:`Known.digested`.
+    """
+    hit = np.zeros(len(values), dtype=bool)
+    text = _as_text(values)
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    tokens = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _TOKEN), False), dtype=bool)
+    wanted = {s.name: s for s in schemes} | {
+        name: SCHEMES[name] for name, ids in known.by_scheme.items() if ids
+    }
+    for scheme in wanted.values():
+        rows = np.asarray(
+            pc.fill_null(pc.match_substring_regex(arr, scheme.candidate), False), dtype=bool
+        )
+        mine = known.by_scheme.get(scheme.name, set())
+        any_valid = scheme in schemes
+        for i in np.flatnonzero(rows & ~tokens & ~hit):
+            for match in scheme.embedded.finditer(str(arr[i])):
+                normal = scheme.normalise_one(match.group(0))
+                if scheme.valid_one(normal) and (any_valid or normal in mine):
+                    hit[i] = True
+                    break
+    return hit
