@@ -77,14 +77,22 @@ def conform(frame: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, Confor
     return out.reset_index(drop=True), report
 
 
+def to_dates(values: pd.Series) -> pd.Series:
+    """Values as dates (``datetime64[ms]`` at midnight); unreadable values become null.
+
+    A value with a UTC offset or time zone is taken to UTC first, so one column may mix offsets
+    (``2026-03-01T23:30:00-05:00`` is 2 March); a value without one is taken as it is.
+    """
+    textual = values.dtype == "string" or values.dtype == object
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed" if textual else None)
+    return parsed.dt.tz_convert(None).dt.normalize().astype(DTYPES[ColumnType.DATE])
+
+
 def _convert(values: pd.Series, kind: ColumnType) -> pd.Series:
     if kind is ColumnType.STRING:
         return values.astype("string")
     if kind is ColumnType.DATE:
-        parsed = pd.to_datetime(
-            values, errors="coerce", format="mixed" if values.dtype == "string" else None
-        )
-        return parsed.dt.normalize().astype(DTYPES[kind])
+        return to_dates(values)
     if kind is ColumnType.BOOLEAN:
         if pd.api.types.is_bool_dtype(values):
             return values.astype("boolean")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipelines.extracts import to_dates
 from pipelines.model import Agreement
 from pipelines.policy.result import RETENTION, ControlResult, keys_sha256
 
@@ -25,7 +26,7 @@ def cutoff(period: str, as_of: dt.date) -> dt.date:
 
 def expired(dates: pd.Series, limit: dt.date) -> pd.Series:
     """Which rows are past retention: dated before ``limit`` (undated rows are not)."""
-    parsed = pd.to_datetime(dates, errors="coerce")
+    parsed = to_dates(dates)
     return (parsed < pd.Timestamp(limit)).fillna(False).astype(bool)
 
 
@@ -74,7 +75,7 @@ def apply_retention(
         cutoff=limit,
         purged=int(past.sum()),
         previously_stored=previously,
-        undated=int(pd.to_datetime(dates, errors="coerce").isna().sum()),
+        undated=int(to_dates(dates).isna().sum()),
         keys_sha256=keys_sha256(purged) if len(purged) else None,
     )
     return frame.loc[~past].reset_index(drop=True), purge
@@ -84,7 +85,7 @@ def check_retention(frame: pd.DataFrame, purge: Purge) -> ControlResult:
     """Verify the output to be stored holds no row past retention and none without a date."""
     dates = frame[purge.date_column]
     late = int(expired(dates, purge.cutoff).sum())
-    undated = int(pd.to_datetime(dates, errors="coerce").isna().sum())
+    undated = int(to_dates(dates).isna().sum())
     findings = []
     if late:
         findings.append(f"{late} row(s) are past retention (before {purge.cutoff})")

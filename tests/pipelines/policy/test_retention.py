@@ -12,7 +12,14 @@ from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import load_estate
 from pipelines.model import Agreement
 from pipelines.policy.result import RETENTION
-from pipelines.policy.retention import Purge, apply_retention, check_retention, cutoff, keys_sha256
+from pipelines.policy.retention import (
+    Purge,
+    apply_retention,
+    check_retention,
+    cutoff,
+    expired,
+    keys_sha256,
+)
 
 D = dt.date
 
@@ -204,3 +211,12 @@ def test_check_retention_fails_on_a_row_still_past_retention() -> None:
         "1 row(s) have no d, so their retention cannot be enforced",
     )
     assert result.summary == "; ".join(result.findings)
+
+
+def test_dates_mixing_utc_offsets_are_compared_in_utc() -> None:
+    dates = pd.Series(
+        ["2025-12-31T23:30:00-05:00", "2025-12-31T23:30:00+01:00", "2026-01-01", "not a date"],
+        dtype="string",
+    )
+    # the first is 1 January in UTC, the second 31 December; undated rows are not expired
+    assert expired(dates, dt.date(2026, 1, 1)).tolist() == [False, True, False, False]
