@@ -1,15 +1,15 @@
 """Statistical disclosure control: k-anonymity, l-diversity and small-cell suppression.
 
 Record-level extracts are checked by equivalence class: the rows sharing one combination of
-quasi-identifier values. A missing quasi-identifier value (None, NaN, pd.NA) is a value of its own.
+quasi-identifier values. Values are compared after conforming to their column's type (the frame's
+dtype, which the runner sets from the declaration): strings without surrounding spaces, numbers in
+one form (``1`` and ``1.0`` alike), so formatting alone never makes two values distinct. A missing
+value (None, NaN, pd.NA) is a value of its own. With ``unit`` (the column identifying a person)
+classes are measured in people, not rows; rows with no unit count as one person together.
 
-Published aggregate tables are a full cross-classification of their dimensions with marginal
-totals (see :func:`tabulate`). Each *line* of such a table, all dimensions fixed but one, is an
-equation: its entries sum to the entry where the free dimension is ``Total``. A line with exactly
-one suppressed entry gives that entry away by subtraction; :func:`suppress` adds secondary
-suppressions until no line does, and :func:`audit_suppression` checks that. This is the usual line
-rule, not a full linear-programming audit: it does not look for attacks that combine several
-lines or narrow a suppressed entry to an interval.
+Published tables (:func:`tabulate`) are audited against a reader who combines every published
+entry and total by linear programming (see :mod:`pipelines.policy.tables`); :func:`suppress`
+suppresses until each suppressed entry keeps a range of at least the protection width.
 
 Results name classes and table entries by their quasi-identifier or dimension values only, never
 by the contents of any other column.
@@ -17,23 +17,27 @@ by the contents of any other column.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
-from typing import Final
 
 import numpy as np
 import pandas as pd
 
-TOTAL: Final = "Total"
-UNKNOWN: Final = "Unknown"
+from pipelines.policy.tables import TOTAL as TOTAL
+from pipelines.policy.tables import UNKNOWN as UNKNOWN
+from pipelines.policy.tables import at_least_one, check_columns, exposure, grid, protect
+from pipelines.policy.tables import tabulate as tabulate
 
 Group = dict[str, str | int | None]
 
 
 @dataclass(frozen=True)
 class KAnonymity:
-    """How far a frame is from k-anonymity over its quasi-identifiers."""
+    """How far a frame is from k-anonymity over its quasi-identifiers.
+
+    Sizes are rows, or people when a ``unit`` was given (``rows_below`` then counts people).
+    """
 
     k: int
     quasi_identifiers: tuple[str, ...]
@@ -45,13 +49,17 @@ class KAnonymity:
 
     @property
     def passed(self) -> bool:
-        """Whether every equivalence class has at least ``k`` rows."""
+        """Whether every equivalence class has at least ``k`` rows (or people)."""
         return self.classes_below == 0
 
 
 @dataclass(frozen=True)
 class LDiversity:
-    """How far a frame is from distinct l-diversity of one sensitive column."""
+    """How far a frame is from distinct l-diversity of one sensitive column, over people.
+
+    ``classes_below`` counts failing classes: ``classes_under_l`` with fewer than ``l`` distinct
+    values, and ``classes_shared`` with some value held by every person (the two overlap).
+    """
 
     l: int  # noqa: E741
     sensitive: str
@@ -60,51 +68,72 @@ class LDiversity:
     classes_below: int
     rows_below: int
     failing_groups: tuple[Group, ...]
+    classes_under_l: int = 0
+    classes_shared: int = 0
 
     @property
     def passed(self) -> bool:
-        """Whether every equivalence class has at least ``l`` distinct sensitive values."""
+        """Whether every class has ``l`` distinct values and none held by all its people."""
         return self.classes_below == 0
 
 
 @dataclass(frozen=True, eq=False)
 class Suppression:
-    """A table after primary and secondary suppression."""
+    """A table after primary and secondary suppression, every suppressed entry protected."""
 
     threshold: int
     table: pd.DataFrame
     primary: int
     secondary: int
+    protection: int
 
 
 @dataclass(frozen=True)
 class SuppressionAudit:
-    """Entries of a published table that disclose small counts, directly or by subtraction."""
+    """What a published table gives away: small counts shown, suppressed counts narrowed.
+
+    ``narrowest`` is the smallest range of a suppressed entry not pinned at zero (``inf`` when
+    unbounded, None when there is none). ``consistent`` is False when the published counts break
+    the table's relations, so no range can be trusted.
+    """
 
     threshold: int
+    protection: int
     cells: int
     suppressed: int
+    primary: int
+    secondary: int
     unsafe_cells: int
     recoverable_cells: int
+    narrowest: float | None
+    consistent: bool
+    additive: bool
     failing_groups: tuple[Group, ...]
 
     @property
     def passed(self) -> bool:
-        """Whether no small count is published and none can be recovered from a line."""
-        return self.unsafe_cells == 0 and self.recoverable_cells == 0
+        """Whether no small count is shown and every suppressed count is protected."""
+        return self.consistent and self.unsafe_cells == 0 and self.recoverable_cells == 0
 
 
 def k_anonymity(
-    frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int, *, max_groups: int = 20
+    frame: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    *,
+    unit: str | None = None,
+    max_groups: int = 20,
 ) -> KAnonymity:
-    """Equivalence classes of ``frame`` over ``quasi_identifiers`` with fewer than ``k`` rows.
+    """Equivalence classes of ``frame`` over ``quasi_identifiers`` with fewer than ``k`` members.
 
+    Members are rows, or distinct values of ``unit`` (people: one person's rows count once).
     ``failing_groups`` holds up to ``max_groups`` of those classes, smallest first then by key,
     each as its quasi-identifier values (str, None for missing) plus its ``size``.
     """
-    qis = _check_columns(frame, quasi_identifiers, "quasi-identifier")
-    _at_least_one("k", k, max_groups)
-    sizes = _classes(frame, qis).size()
+    qis = check_columns(frame, quasi_identifiers, "quasi-identifier")
+    at_least_one("k", k, max_groups)
+    ids, labels = _classes(frame, qis)
+    sizes = pd.Series(_people(frame, unit, qis)).groupby(ids).nunique(dropna=False)
     below = sizes[sizes < k]
     return KAnonymity(
         k=k,
@@ -113,7 +142,7 @@ def k_anonymity(
         classes=len(sizes),
         classes_below=len(below),
         rows_below=int(below.sum()),
-        failing_groups=_failing(pd.DataFrame({"size": below}), qis, max_groups),
+        failing_groups=_failing(labels, pd.DataFrame({"size": below}), max_groups),
     )
 
 
@@ -123,23 +152,37 @@ def l_diversity(
     sensitive: str,
     l: int,  # noqa: E741
     *,
+    unit: str | None = None,
     max_groups: int = 20,
 ) -> LDiversity:
-    """Equivalence classes with fewer than ``l`` distinct values of the ``sensitive`` column.
+    """Classes that disclose their people's sensitive values.
 
-    A missing sensitive value counts as one value: "not recorded" is something a reader learns
-    about everyone in the class, like any other value. A class whose sensitive values are all
-    missing therefore has one distinct value. ``failing_groups`` is shaped as for
-    :func:`k_anonymity`, with ``distinct`` and ``size``, fewest distinct values first.
+    A class fails if it holds fewer than ``l`` distinct values of ``sensitive``, or if some value
+    is held by every person in it (in at least one of their rows), whatever ``l`` says: a reader
+    who knows someone is in the class learns that value. People are distinct values of ``unit``
+    (each row is a person without it). A missing sensitive value counts as one value: "not
+    recorded" is something a reader learns about everyone in the class, like any other value.
+    ``failing_groups`` is shaped as for :func:`k_anonymity`, with ``distinct``, ``size`` (people)
+    and ``shared`` (how many values every person holds), fewest distinct values first.
     """
-    qis = _check_columns(frame, quasi_identifiers, "quasi-identifier")
-    _check_columns(frame, [sensitive], "sensitive")
+    qis = check_columns(frame, quasi_identifiers, "quasi-identifier")
+    check_columns(frame, [sensitive], "sensitive")
     if sensitive in qis:
         raise ValueError(f"sensitive column {sensitive!r} is also a quasi-identifier")
-    _at_least_one("l", l, max_groups)
-    grouped = _classes(frame, qis)[sensitive]
-    stats = pd.DataFrame({"distinct": grouped.nunique(dropna=False), "size": grouped.size()})
-    below = stats[stats["distinct"] < l]
+    at_least_one("l", l, max_groups)
+    ids, labels = _classes(frame, qis)
+    rows = pd.DataFrame(
+        {"id": ids, "person": _people(frame, unit, qis), "value": _conform(frame[sensitive])}
+    )
+    by_class = rows.groupby("id")
+    size = by_class["person"].nunique(dropna=False)
+    holders = rows.groupby(["id", "value"], dropna=False)["person"].nunique(dropna=False)
+    everyone = holders.to_numpy() == size.loc[holders.index.get_level_values("id")].to_numpy()
+    shared = pd.Series(everyone, index=holders.index).groupby(level="id").sum()
+    stats = pd.DataFrame(
+        {"distinct": by_class["value"].nunique(dropna=False), "size": size, "shared": shared}
+    )
+    below = stats[(stats["distinct"] < l) | (stats["shared"] > 0)]
     return LDiversity(
         l=l,
         sensitive=sensitive,
@@ -147,96 +190,53 @@ def l_diversity(
         min_l=int(stats["distinct"].min()) if len(stats) else 0,
         classes_below=len(below),
         rows_below=int(below["size"].sum()),
-        failing_groups=_failing(below, qis, max_groups),
+        failing_groups=_failing(labels, below, max_groups),
+        classes_under_l=int((stats["distinct"] < l).sum()),
+        classes_shared=int((stats["shared"] > 0).sum()),
     )
 
 
-def tabulate(
-    frame: pd.DataFrame,
-    dimensions: Sequence[str],
-    *,
-    unit: str | None = None,
-    count_column: str = "count",
-) -> pd.DataFrame:
-    """The full cross-classification of ``frame`` over ``dimensions``, with marginal totals.
-
-    One row per combination of each dimension's observed values plus ``Total``, zeros included;
-    dimension values as str, missing ones as ``Unknown``; real values in their natural order, then
-    ``Unknown``, then ``Total``. Counts are rows by default, which keeps every line additive. With
-    ``unit`` they are distinct non-missing values of that column, totals included: a unit in
-    several entries of a line is counted once in its total, so lines may then sum to more than the
-    total; suppression still treats them as equations, which is conservative.
-    """
-    dims = _check_columns(frame, dimensions, "dimension")
-    if unit is not None and (unit in dims or unit not in frame.columns):
-        raise ValueError(f"unit {unit!r} must be a column of the frame that is not a dimension")
-    if count_column in dims:
-        raise ValueError(f"count column {count_column!r} is also a dimension")
-    keys = pd.DataFrame({d: _labels(frame[d]) for d in dims}, index=frame.index)
-    if unit is not None:
-        keys["__unit"] = frame[unit]
-    levels = [[*_levels(frame[d]), TOTAL] for d in dims]
-    parts = []
-    for size in range(len(dims) + 1):
-        for kept in combinations(dims, size):
-            if kept:
-                grouped = keys.groupby(list(kept), sort=False)
-                part = (grouped["__unit"].nunique() if unit else grouped.size()).reset_index()
-            else:
-                count = keys["__unit"].nunique() if unit else len(keys)
-                part = pd.DataFrame({"__n": [count]})
-            part.columns = [*kept, "__n"]
-            parts.append(part.assign(**{d: TOTAL for d in dims if d not in kept}))
-    counts = pd.concat(parts, ignore_index=True).set_index(list(dims))["__n"]
-    grid = pd.MultiIndex.from_product(levels, names=dims)
-    out = counts.reindex(grid, fill_value=0).astype("int64").rename(count_column).reset_index()
-    return out.astype(dict.fromkeys(dims, str))
-
-
 def suppress(
-    table: pd.DataFrame, dimensions: Sequence[str], threshold: int, *, count_column: str = "count"
+    table: pd.DataFrame,
+    dimensions: Sequence[str],
+    threshold: int,
+    *,
+    count_column: str = "count",
+    protection: int | None = None,
 ) -> Suppression:
-    """Primary and secondary suppression of a complete table such as :func:`tabulate` returns.
+    """Suppress a table such as :func:`tabulate` returns so that no small count can be learned.
 
-    Primary: every entry, cell or total, with ``0 < count < threshold`` (a zero is published).
-    Secondary, repeated until stable: on each line with exactly one suppressed entry, suppress the
-    unsuppressed entry with the smallest positive count, non-``Total`` entries first on ties, then
-    in key order (the order values first appear in the table). If no positive entry is left, the
-    smallest remaining one (a zero) is suppressed so the line still has two unknowns.
+    Primary: every entry, cell or total, with ``0 < count < threshold``. Secondary: first the line
+    rule (no line with exactly one suppressed entry), then more until no suppressed entry can be
+    narrowed by linear programming over everything published to a range under ``protection``
+    (default: the threshold); see :func:`pipelines.policy.tables.protect` for the order. The
+    attacker knows which lines sum exactly to their total; so the result passes
+    :func:`audit_suppression` as distinct units (``additive=False``) and, whenever the published
+    counts are consistent with exact sums, with the default. Raises ``ValueError`` for counts no
+    table could hold (a line below its total, an entry above it). It always ends: with everything
+    suppressed every entry is unbounded.
     """
-    _at_least_one("threshold", threshold)
-    _, _, shape, flat = _grid(table, dimensions, count_column)
+    at_least_one("threshold", threshold)
+    need = threshold if protection is None else protection
+    at_least_one("protection", need)
+    _, _, shape, flat = grid(table, dimensions, count_column)
     raw = pd.to_numeric(table[count_column], errors="coerce")
     if raw.isna().any() or (raw < 0).any() or (raw % 1 != 0).any():
         raise ValueError(f"{count_column!r} must hold non-negative whole counts, none missing")
     counts = np.zeros(int(np.prod(shape)))
     counts[flat] = raw.to_numpy(dtype=float)
-    counts = counts.reshape(shape)
     primary = (counts > 0) & (counts < threshold)
     hidden = primary.copy()
-    changed = True
-    while changed:
-        changed = False
-        for axis, size in enumerate(shape):
-            for position in np.argwhere(hidden.sum(axis=axis) == 1):
-                index: list[int | slice] = [int(i) for i in position]
-                index.insert(axis, slice(None))
-                line = tuple(index)
-                if hidden[line].sum() != 1:
-                    continue
-                open_ = [int(i) for i in np.flatnonzero(~hidden[line])]
-                index[axis] = _pick(counts[line], open_, size - 1)
-                hidden[tuple(index)] = True
-                changed = True
-    rows_hidden = hidden.ravel()[flat]
-    rows_primary = primary.ravel()[flat]
+    protect(counts, hidden, shape, need)
+    rows_hidden = hidden[flat]
+    rows_primary = primary[flat]
     out = table.copy()
     out[count_column] = raw.astype("Int64").mask(rows_hidden)
     out["suppressed"] = pd.array(rows_hidden, dtype="boolean")
     kind = pd.Series(pd.NA, index=out.index, dtype="string").mask(rows_hidden, "secondary")
     out["suppression"] = kind.mask(rows_primary, "primary")
     n_primary = int(primary.sum())
-    return Suppression(threshold, out, n_primary, int(hidden.sum()) - n_primary)
+    return Suppression(threshold, out, n_primary, int(hidden.sum()) - n_primary, need)
 
 
 def audit_suppression(
@@ -246,149 +246,121 @@ def audit_suppression(
     *,
     count_column: str = "count",
     suppressed_column: str = "suppressed",
+    suppression_column: str = "suppression",
+    protection: int | None = None,
+    additive: bool = True,
     max_groups: int = 20,
 ) -> SuppressionAudit:
-    """Check a table meant for publication against the small-cell rule and the line rule.
+    """Check a table meant for publication as its reader would attack it.
 
-    An entry counts as suppressed if its count is missing or, when the table has
-    ``suppressed_column``, that column is true (the count may then still be present for internal
-    use). ``failing_groups`` lists up to ``max_groups`` entries by dimension values and a
-    ``reason``: unsafe entries first, then recoverable ones, each in key order; never a count.
+    An entry is suppressed only if its count is missing: a count still shown is published,
+    whatever ``suppressed_column`` says, and fails if it is from 1 to ``threshold - 1``. Each
+    suppressed entry is bounded as the module describes; it fails if its range is narrower than
+    ``protection`` (default: the threshold) and it is not pinned at zero. ``additive`` says lines
+    sum exactly to their totals (row counts); pass False for counts of distinct units. Primary and
+    secondary are counted from ``suppression_column`` when present (for the report only).
+    ``failing_groups`` lists up to ``max_groups`` entries by dimension values and a ``reason``:
+    shown small counts in key order, then under-protected entries, narrowest first; never a count.
     Raises ``ValueError`` if the table is not a complete cross-classification with totals.
     """
-    _at_least_one("threshold", threshold, max_groups)
-    dims, levels, shape, flat = _grid(table, dimensions, count_column)
-    counts = pd.to_numeric(table[count_column]).to_numpy(dtype=float, na_value=np.nan)
-    rows_hidden = np.isnan(counts)
-    if suppressed_column in table.columns:
-        flags = table[suppressed_column].astype("boolean").fillna(False)
-        rows_hidden |= flags.to_numpy(dtype=bool)
-    hidden = np.zeros(int(np.prod(shape)), dtype=bool)
+    at_least_one("threshold", threshold, max_groups)
+    need = threshold if protection is None else protection
+    at_least_one("protection", need)
+    dims, levels, shape, flat = grid(table, dimensions, count_column)
+    shown = pd.to_numeric(table[count_column]).to_numpy(dtype=float, na_value=np.nan)
+    rows_hidden = np.isnan(shown)
+    if (shown[~rows_hidden] < 0).any() or (shown[~rows_hidden] % 1 != 0).any():
+        raise ValueError(f"{count_column!r} must hold non-negative whole counts where shown")
+    values = np.zeros(int(np.prod(shape)))
+    values[flat] = np.nan_to_num(shown)
+    hidden = np.zeros(values.size, dtype=bool)
     hidden[flat] = rows_hidden
-    hidden = hidden.reshape(shape)
-    unsafe = np.zeros(hidden.size, dtype=bool)
-    unsafe[flat] = ~rows_hidden & (counts > 0) & (counts < threshold)
-    reasons: dict[int, str] = {}
-    for axis, dim in enumerate(dims):
-        first = hidden.argmax(axis=axis)
-        for position in np.argwhere(hidden.sum(axis=axis) == 1):
-            index = [int(i) for i in position]
-            index.insert(axis, int(first[tuple(position)]))
-            entry = int(np.ravel_multi_index(tuple(index), shape))
-            reasons.setdefault(entry, f"recoverable from the total of {dim}")
-    failing = [(int(p), "below threshold") for p in np.flatnonzero(unsafe)]
-    failing += sorted(reasons.items())
+    small = ~rows_hidden & (shown > 0) & (shown < threshold)
+    flagged = np.zeros(len(table), dtype=bool)
+    if suppressed_column in table.columns:
+        flagged = table[suppressed_column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    note = np.where(flagged, ", shown although flagged suppressed", "")
+    failing = [(int(flat[i]), f"below threshold{note[i]}") for i in np.argsort(flat) if small[i]]
+    labels = table.get(suppression_column, pd.Series("", index=table.index))
+    primary = int((rows_hidden & (labels == "primary").fillna(False).to_numpy(dtype=bool)).sum())
+    exposed = exposure(values, hidden, shape, additive, need)
+    widths, narrowest = exposed or ({}, None)
+    weak = sorted((w, j) for j, w in widths.items() if w < need)
+    failing += [(j, _too_narrow(w, need)) for w, j in weak]
     groups: list[Group] = []
     for entry, reason in failing[:max_groups]:
         coords = np.unravel_index(entry, shape)
         group: Group = {
             d: levels[i][int(c)] for i, (d, c) in enumerate(zip(dims, coords, strict=True))
         }
-        group["reason"] = reason
-        groups.append(group)
+        groups.append(group | {"reason": reason})
     return SuppressionAudit(
         threshold=threshold,
+        protection=need,
         cells=len(table),
         suppressed=int(hidden.sum()),
-        unsafe_cells=int(unsafe.sum()),
-        recoverable_cells=len(reasons),
+        primary=primary,
+        secondary=int(hidden.sum()) - primary,
+        unsafe_cells=int(small.sum()),
+        recoverable_cells=len(weak),
+        narrowest=narrowest,
+        consistent=exposed is not None,
+        additive=additive,
         failing_groups=tuple(groups),
     )
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str], role: str) -> tuple[str, ...]:
-    names = (columns,) if isinstance(columns, str) else tuple(columns)
-    if not names:
-        raise ValueError(f"at least one {role} column is needed")
-    if len(set(names)) != len(names):
-        raise ValueError(f"a {role} column is named more than once: {list(names)}")
-    missing = [c for c in names if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{role} column(s) {missing} not in the frame; its columns are {list(frame.columns)}"
-        )
-    return names
+def _too_narrow(width: float, need: int) -> str:
+    if width == 0:
+        return "recoverable exactly from the published counts"
+    return f"narrowed by the published counts to a range of {int(width)} (needs {need})"
 
 
-def _at_least_one(name: str, value: int, max_groups: int = 0) -> None:
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-    if max_groups < 0:
-        raise ValueError(f"max_groups must be at least 0, not {max_groups}")
+def _people(frame: pd.DataFrame, unit: str | None, qis: tuple[str, ...]) -> np.ndarray:
+    if unit is None:
+        return np.arange(len(frame))
+    check_columns(frame, [unit], "unit")
+    if unit in qis:
+        raise ValueError(f"unit column {unit!r} is also a quasi-identifier")
+    people: np.ndarray = _conform(frame[unit]).to_numpy(dtype=object, na_value=None)
+    return people
 
 
-def _classes(frame: pd.DataFrame, qis: tuple[str, ...]) -> pd.api.typing.DataFrameGroupBy:
-    keys = [frame[q].astype(object).map(str).astype("string").mask(frame[q].isna()) for q in qis]
-    return frame.groupby(keys, dropna=False, sort=False)
+def _conform(values: pd.Series) -> pd.Series:
+    """Values as comparable strings after their type: see the module docstring."""
+    missing = values.isna().to_numpy()
+    text = values.astype(object).to_numpy()
+    out = [None if gone else _canonical(v) for v, gone in zip(text, missing, strict=True)]
+    return pd.Series(out, index=values.index, dtype="string")
 
 
-def _failing(stats: pd.DataFrame, qis: tuple[str, ...], max_groups: int) -> tuple[Group, ...]:
+def _canonical(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
+def _classes(frame: pd.DataFrame, qis: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's class number, and each class's quasi-identifier values (index: number)."""
+    keys = pd.DataFrame({q: _conform(frame[q]).to_numpy() for q in qis})
+    ids = keys.groupby(list(qis), dropna=False, sort=False).ngroup().to_numpy()
+    first = ~pd.Series(ids).duplicated().to_numpy()
+    return ids, keys[first].set_axis(ids[first])
+
+
+def _failing(labels: pd.DataFrame, stats: pd.DataFrame, max_groups: int) -> tuple[Group, ...]:
     ranked: list[tuple[tuple[int, list[tuple[bool, str]]], Group]] = []
-    for key, values in zip(stats.index, stats.to_numpy().tolist(), strict=True):
-        parts = key if isinstance(key, tuple) else (key,)
-        labels = [None if pd.isna(v) else str(v) for v in parts]
-        group: Group = dict(zip(qis, labels, strict=True))
+    for class_id, values in zip(stats.index, stats.to_numpy().tolist(), strict=True):
+        key = [None if pd.isna(v) else str(v) for v in labels.loc[class_id]]
+        group: Group = dict(zip(labels.columns, key, strict=True))
         group.update(zip(stats.columns, (int(v) for v in values), strict=True))
-        ranked.append(((values[0], [(s is None, s or "") for s in labels]), group))
+        ranked.append(((values[0], [(s is None, s or "") for s in key]), group))
     ranked.sort(key=lambda item: item[0])
     return tuple(group for _, group in ranked[:max_groups])
-
-
-def _labels(values: pd.Series) -> pd.Series:
-    labels = values.astype(object).where(values.notna(), UNKNOWN).astype(str)
-    if (labels == TOTAL).any():
-        raise ValueError(f"dimension {values.name!r} has a real value {TOTAL!r}")
-    return labels
-
-
-def _levels(values: pd.Series) -> list[str]:
-    observed = values.dropna().drop_duplicates()
-    try:
-        observed = observed.sort_values()
-    except TypeError:
-        observed = observed.iloc[np.argsort(observed.astype(str).to_numpy(), kind="stable")]
-    labels = [*_labels(observed), *([UNKNOWN] if values.isna().any() else [])]
-    return list(dict.fromkeys(labels))
-
-
-def _grid(
-    table: pd.DataFrame, dimensions: Sequence[str], count_column: str
-) -> tuple[tuple[str, ...], list[list[str]], tuple[int, ...], np.ndarray]:
-    """Each dimension's values (Total last), the grid's shape and each row's flat position."""
-    dims = _check_columns(table, dimensions, "dimension")
-    _check_columns(table, [count_column], "count")
-    levels: list[list[str]] = []
-    codes: list[np.ndarray] = []
-    for d in dims:
-        if table[d].isna().any():
-            raise ValueError(f"dimension {d!r} has {int(table[d].isna().sum())} missing values")
-        labels = table[d].astype(str)
-        if not (labels == TOTAL).any():
-            raise ValueError(f"dimension {d!r} has no {TOTAL!r} entries")
-        values = [v for v in pd.unique(labels) if v != TOTAL] + [TOTAL]
-        levels.append(values)
-        codes.append(pd.Categorical(labels, categories=values).codes)
-    shape = tuple(len(values) for values in levels)
-    flat = np.ravel_multi_index(tuple(codes), shape)
-    seen = np.bincount(flat, minlength=int(np.prod(shape)))
-    if (seen > 1).any():
-        raise ValueError(
-            f"{int((seen > 1).sum())} combination(s) of {list(dims)} appear more than once "
-            f"({int((seen - 1).clip(0).sum())} extra rows)"
-        )
-    if (seen == 0).any():
-        short = []
-        for i, d in enumerate(dims):
-            per_value = np.bincount(codes[i], minlength=shape[i])
-            lacking = int((per_value < len(seen) // shape[i]).sum())
-            if lacking:
-                short.append(f"{d}: {lacking} of {shape[i]} values")
-        raise ValueError(
-            f"table is incomplete: {int((seen == 0).sum())} of {len(seen)} combinations of "
-            f"{list(dims)} are missing (values lacking combinations: {', '.join(short)})"
-        )
-    return dims, levels, shape, flat
-
-
-def _pick(counts: np.ndarray, candidates: list[int], total_index: int) -> int:
-    return min(candidates, key=lambda i: (counts[i] <= 0, counts[i], i == total_index, i))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from math import isinf
+
 import pandas as pd
 
 from pipelines.model import Agreement, Disclosure, Flow, KAnonymityRule, SmallCellRule
-from pipelines.policy.disclosure import audit_suppression, k_anonymity, l_diversity
+from pipelines.policy.disclosure import (
+    SuppressionAudit,
+    audit_suppression,
+    k_anonymity,
+    l_diversity,
+)
 from pipelines.policy.result import DISCLOSURE_CONTROL, ControlResult
 
 MAX_GROUPS = 20
@@ -29,8 +36,7 @@ def check_disclosure(
 
 def _k_anonymity(rule: KAnonymityRule, k: int, output: pd.DataFrame) -> ControlResult:
     qis = list(rule.quasi_identifiers)
-    people = output.drop_duplicates([*qis, rule.unit]) if rule.unit else output
-    kres = k_anonymity(people, qis, k, max_groups=MAX_GROUPS)
+    kres = k_anonymity(output, qis, k, unit=rule.unit, max_groups=MAX_GROUPS)
     findings: list[str] = []
     counts: dict[str, int | str] = {
         "k": k,
@@ -49,21 +55,30 @@ def _k_anonymity(rule: KAnonymityRule, k: int, output: pd.DataFrame) -> ControlR
         "people" if rule.unit else "rows"
     )
     if rule.sensitive and rule.l_diversity:
-        lres = l_diversity(output, qis, rule.sensitive, rule.l_diversity, max_groups=MAX_GROUPS)
+        l, sensitive = rule.l_diversity, rule.sensitive  # noqa: E741
+        lres = l_diversity(output, qis, sensitive, l, unit=rule.unit, max_groups=MAX_GROUPS)
         counts |= {
-            "l": rule.l_diversity,
+            "l": l,
             "smallest_l": lres.min_l,
             "classes_below_l": lres.classes_below,
+            "classes_with_shared_value": lres.classes_shared,
         }
         rule_text += (
-            f"; l-diversity: at least {rule.l_diversity} distinct {rule.sensitive} a combination"
+            f"; l-diversity: at least {l} distinct {sensitive} a combination, and none held by "
+            f"every {'person' if rule.unit else 'row'} of it"
         )
-        if not lres.passed:
+        if lres.classes_under_l:
             findings.append(
-                f"{lres.classes_below} combination(s) hold fewer than {rule.l_diversity} distinct "
-                f"{rule.sensitive} values (smallest: {lres.min_l})"
+                f"{lres.classes_under_l} combination(s) hold fewer than {l} distinct "
+                f"{sensitive} values (smallest: {lres.min_l})"
             )
-            groups += [g | {"failed": "l-diversity"} for g in lres.failing_groups]
+        if lres.classes_below > lres.classes_under_l:
+            findings.append(
+                f"{lres.classes_below - lres.classes_under_l} combination(s) with {l} or more "
+                f"distinct values still have a {sensitive} value held by every "
+                f"{'person' if rule.unit else 'row'} in them"
+            )
+        groups += [g | {"failed": "l-diversity"} for g in lres.failing_groups]
     return ControlResult(
         control=DISCLOSURE_CONTROL,
         passed=not findings,
@@ -78,36 +93,69 @@ def _k_anonymity(rule: KAnonymityRule, k: int, output: pd.DataFrame) -> ControlR
 
 
 def _small_cells(rule: SmallCellRule, threshold: int, output: pd.DataFrame) -> ControlResult:
-    audit = audit_suppression(
-        output,
-        list(rule.dimensions),
-        threshold,
-        count_column=rule.count,
-        suppressed_column=rule.suppressed,
-        max_groups=MAX_GROUPS,
-    )
-    findings: list[str] = []
-    if audit.unsafe_cells:
-        findings.append(f"{audit.unsafe_cells} published cell(s) rest on fewer than {threshold}")
-    if audit.recoverable_cells:
-        findings.append(
-            f"{audit.recoverable_cells} suppressed cell(s) can be recovered from a published total"
+    """Audit the table as exact sums, the strictest reading its published counts allow.
+
+    If the published counts break exact sums (distinct people counted once in a total), audit
+    them as distinct units instead: each line sums to at least its total, no entry above it.
+    """
+
+    def audit(additive: bool) -> SuppressionAudit:
+        return audit_suppression(
+            output,
+            list(rule.dimensions),
+            threshold,
+            count_column=rule.count,
+            suppressed_column=rule.suppressed,
+            additive=additive,
+            max_groups=MAX_GROUPS,
         )
+
+    result = audit(additive=True)
+    if not result.consistent:
+        result = audit(additive=False)
+    width, narrowest = result.protection, _width(result.narrowest)
+    findings: list[str] = []
+    if not result.consistent:
+        findings.append(
+            "the published counts break the relations between cells and totals (a cell above its "
+            "total, or a line below it), so no suppressed cell can be shown protected"
+        )
+    if result.unsafe_cells:
+        findings.append(f"{result.unsafe_cells} published cell(s) rest on fewer than {threshold}")
+    if result.recoverable_cells:
+        findings.append(
+            f"{result.recoverable_cells} suppressed cell(s) can be narrowed from the published "
+            f"counts to a range under {width} (narrowest: {narrowest})"
+        )
+    relations = "exact sums" if result.additive else "distinct units"
     return ControlResult(
         control=DISCLOSURE_CONTROL,
-        passed=audit.passed,
+        passed=result.passed,
         rule=f"small cells: no published count below {threshold} over "
-        f"{', '.join(rule.dimensions)}, and no suppressed count recoverable from the totals",
+        f"{', '.join(rule.dimensions)}, and no suppressed count narrowed to a range under {width} "
+        f"by the published counts and totals (lines as {relations})",
         summary="; ".join(findings)
         if findings
-        else f"{audit.suppressed} of {audit.cells} cells suppressed; none recoverable",
+        else f"{result.suppressed} of {result.cells} cells suppressed ({result.primary} primary, "
+        f"{result.secondary} secondary); narrowest range {narrowest}",
         findings=tuple(findings),
         counts={
             "threshold": threshold,
-            "cells": audit.cells,
-            "suppressed_cells": audit.suppressed,
-            "unsafe_cells": audit.unsafe_cells,
-            "recoverable_cells": audit.recoverable_cells,
+            "protection_width": width,
+            "line_relations": relations,
+            "cells": result.cells,
+            "suppressed_cells": result.suppressed,
+            "primary_cells": result.primary,
+            "secondary_cells": result.secondary,
+            "unsafe_cells": result.unsafe_cells,
+            "recoverable_cells": result.recoverable_cells,
+            "narrowest_interval": narrowest,
         },
-        groups=audit.failing_groups,
+        groups=result.failing_groups,
     )
+
+
+def _width(width: float | None) -> int | str:
+    if width is None:
+        return "none suppressed"
+    return "unbounded" if isinf(width) else int(width)

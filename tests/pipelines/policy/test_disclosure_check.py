@@ -186,7 +186,8 @@ def test_l_diverse_extract_passes(estate: Estate) -> None:
     assert result.counts["classes_below_l"] == 0
     assert result.rule == (
         "k-anonymity: every combination of age_band, sex covers at least 5 people; "
-        "l-diversity: at least 2 distinct diagnosis_chapter a combination"
+        "l-diversity: at least 2 distinct diagnosis_chapter a combination, and none held by "
+        "every person of it"
     )
 
 
@@ -210,9 +211,17 @@ def test_l_diversity_failure_adds_groups_marked_l_diversity(estate: Estate) -> N
         "l": 2,
         "smallest_l": 1,
         "classes_below_l": 1,
+        "classes_with_shared_value": 1,
     }
     assert result.groups == (
-        {"age_band": "18-64", "sex": "F", "distinct": 1, "size": 5, "failed": "l-diversity"},
+        {
+            "age_band": "18-64",
+            "sex": "F",
+            "distinct": 1,
+            "size": 5,
+            "shared": 1,
+            "failed": "l-diversity",
+        },
     )
     assert CIRC not in repr(result.groups)
 
@@ -229,8 +238,56 @@ def test_k_and_l_failures_are_reported_together(estate: Estate) -> None:
     )
     assert result.groups == (
         {"age_band": "65-74", "sex": "M", "size": 2},
-        {"age_band": "18-64", "sex": "F", "distinct": 1, "size": 5, "failed": "l-diversity"},
+        {
+            "age_band": "18-64",
+            "sex": "F",
+            "distinct": 1,
+            "size": 5,
+            "shared": 1,
+            "failed": "l-diversity",
+        },
     )
+
+
+def test_l_diversity_counts_people_not_rows(estate: Estate) -> None:
+    # Every person of 18-64 F had a circulatory admission; a1's second admission, respiratory,
+    # makes two distinct values, but a reader still learns each person's circulatory admission.
+    people = [("a1", CIRC), ("a1", RESP), ("a2", CIRC), ("a3", CIRC), ("a4", CIRC), ("a5", CIRC)]
+    output = _admissions(
+        (("18-64", "F"), people),
+        (("65-74", "M"), [("b1", RESP), ("b2", CIRC), ("b3", CIRC), ("b4", RESP), ("b5", RESP)]),
+    )
+    result = _check(estate, "admissions_research_extract", output)
+    assert not result.passed
+    assert result.findings == (
+        "1 combination(s) with 2 or more distinct values still have a diagnosis_chapter value "
+        "held by every person in them",
+    )
+    assert result.counts["smallest_l"] == 2
+    assert result.counts["classes_with_shared_value"] == 1
+    assert result.groups == (
+        {
+            "age_band": "18-64",
+            "sex": "F",
+            "distinct": 2,
+            "size": 5,
+            "shared": 1,
+            "failed": "l-diversity",
+        },
+    )
+
+
+def test_values_are_compared_after_conforming(estate: Estate) -> None:
+    # " IX Circulatory " is the same value as "IX Circulatory"; only formatting differs.
+    output = _admissions(
+        (("18-64", "F"), [("a1", CIRC), ("a2", f" {CIRC} "), ("a3", CIRC), ("a4", CIRC)]),
+    )
+    output = pd.concat([output, output.assign(person_key="a5", record_id="r9").iloc[:1]])
+    output.loc[output.index[-1], "age_band"] = " 18-64"
+    result = _check(estate, "admissions_research_extract", output)
+    assert result.counts["classes"] == 1
+    assert result.counts["smallest_k"] == 5
+    assert result.counts["smallest_l"] == 1
 
 
 # Small cells: people by district and age band. Hand-worked grid (threshold 10):
@@ -275,17 +332,24 @@ def test_suppressed_table_passes(estate: Estate) -> None:
     result = _check(estate, "care_statistics", published)
     assert result.passed
     assert result.findings == ()
-    assert result.summary == "4 of 9 cells suppressed; none recoverable"
+    # One cycle: TT1/A = 12 + t, TT1/B = 3 - t, TT2/A = 15 - t, TT2/B = 20 + t, t from -12 to 3.
+    assert result.summary == "4 of 9 cells suppressed (1 primary, 3 secondary); narrowest range 15"
     assert dict(result.counts) == {
         "threshold": 10,
+        "protection_width": 10,
+        "line_relations": "exact sums",
         "cells": 9,
         "suppressed_cells": 4,
+        "primary_cells": 1,
+        "secondary_cells": 3,
         "unsafe_cells": 0,
         "recoverable_cells": 0,
+        "narrowest_interval": 15,
     }
     assert result.rule == (
         "small cells: no published count below 10 over postcode_district, age_band, and no "
-        "suppressed count recoverable from the totals"
+        "suppressed count narrowed to a range under 10 by the published counts and totals "
+        "(lines as exact sums)"
     )
 
 
@@ -299,10 +363,15 @@ def test_published_small_cell_fails(estate: Estate) -> None:
     assert result.findings == ("1 published cell(s) rest on fewer than 10",)
     assert dict(result.counts) == {
         "threshold": 10,
+        "protection_width": 10,
+        "line_relations": "exact sums",
         "cells": 9,
         "suppressed_cells": 0,
+        "primary_cells": 0,
+        "secondary_cells": 0,
         "unsafe_cells": 1,
         "recoverable_cells": 0,
+        "narrowest_interval": "none suppressed",
     }
     assert result.groups == (
         {"postcode_district": "TT1", "age_band": "B", "reason": "below threshold"},
@@ -319,11 +388,53 @@ def test_primary_suppression_alone_is_recoverable(estate: Estate) -> None:
     assert result.counts["unsafe_cells"] == 0
     assert result.counts["suppressed_cells"] == 1
     assert result.counts["recoverable_cells"] == 1
-    assert result.findings == ("1 suppressed cell(s) can be recovered from a published total",)
+    assert result.findings == (
+        "1 suppressed cell(s) can be narrowed from the published counts to a range under 10 "
+        "(narrowest: 0)",
+    )
     assert result.groups == (
         {
             "postcode_district": "TT1",
             "age_band": "B",
-            "reason": "recoverable from the total of postcode_district",
+            "reason": "recoverable exactly from the published counts",
         },
     )
+
+
+def test_a_small_count_shown_but_flagged_suppressed_fails(estate: Estate) -> None:
+    table = tabulate(_people_frame(), DIMS, unit="person_key", count_column="people")
+    published = suppress(table, DIMS, 10, count_column="people").table
+    cell = (published["postcode_district"] == "TT1") & (published["age_band"] == "B")
+    published.loc[cell, "people"] = 3  # flag and label still say suppressed
+    result = _check(estate, "care_statistics", published)
+    assert not result.passed
+    assert result.counts["unsafe_cells"] == 1
+    assert result.groups[0] == {
+        "postcode_district": "TT1",
+        "age_band": "B",
+        "reason": "below threshold, shown although flagged suppressed",
+    }
+
+
+def test_distinct_people_in_several_cells_are_audited_as_units(estate: Estate) -> None:
+    # TT3: 12 people in each age band, 5 of them in both, 19 in all. Row TT3 is published in
+    # full and sums to more than its total, so the lines are taken as distinct units.
+    tt3 = [(f"TT3-{i}", "A") for i in range(12)] + [(f"TT3-{i}", "B") for i in range(7, 19)]
+    frame = pd.concat(
+        [
+            _people_frame(),
+            pd.DataFrame(
+                [{"person_key": p, "postcode_district": "TT3", "age_band": b} for p, b in tt3]
+            ),
+        ],
+        ignore_index=True,
+    )
+    table = tabulate(frame, DIMS, unit="person_key", count_column="people")
+    row = table[table["postcode_district"] == "TT3"]["people"].tolist()
+    assert row == [12, 12, 19]
+    published = suppress(table, DIMS, 10, count_column="people").table
+    result = _check(estate, "care_statistics", published)
+    assert result.passed
+    assert result.counts["line_relations"] == "distinct units"
+    assert result.counts["suppressed_cells"] == 4
+    assert result.rule.endswith("(lines as distinct units)")
