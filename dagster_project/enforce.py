@@ -27,11 +27,17 @@ from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
 from pipelines.model import Flow
-from pipelines.policy.agreement import check_agreement
+from pipelines.policy.agreement import check_agreement, selection_tags
 from pipelines.policy.disclosure_check import check_disclosure
 from pipelines.policy.identifiers import check_pseudonymisation
 from pipelines.policy.minimisation import check_minimisation
-from pipelines.policy.optout import Exclusion, check_opt_outs, exclude, unpublished_register
+from pipelines.policy.optout import (
+    Exclusion,
+    OptedOut,
+    check_opt_outs,
+    exclude,
+    unpublished_register,
+)
 from pipelines.policy.result import (
     AGREEMENT_IN_FORCE,
     DISCLOSURE_CONTROL,
@@ -74,6 +80,7 @@ class _Run:
         self.agreement = estate.agreements.get(flow.agreement)
         self.dataset = estate.datasets[flow.output]
         self.tags = {c: computed[(flow.output, c)].tags for c in self.dataset.column_names}
+        self.selected_by = selection_tags(flow, {k: v.tags for k, v in computed.items()})
         self.results: dict[str, ControlResult] = {}
         self.purge: Purge | None = None
         self.exclusion: Exclusion | None = None
@@ -95,15 +102,19 @@ class _Run:
 
     def run(self) -> FlowOutcome:
         flow, ds = self.flow, self.dataset
-        self.results[AGREEMENT_IN_FORCE] = check_agreement(self.estate, flow, self.as_of, self.tags)
+        self.results[AGREEMENT_IN_FORCE] = check_agreement(
+            self.estate, flow, self.as_of, self.tags, self.selected_by
+        )
         if self.halted():
             return self.outcome(None, None)
         ctx = self._context()
         register = self.inputs.get(flow.opt_out.register) if flow.opt_out else None
         inputs = self.inputs
+        pseudonymise = ctx.pseudonymise if ctx.has_key else None
+        opted: OptedOut | None = None
         if flow.opt_out and register is not None:
             reg_pk = self.estate.datasets[flow.opt_out.register].primary_key
-            inputs, self.exclusion = exclude(inputs, flow.opt_out, register, reg_pk)
+            inputs, self.exclusion, opted = exclude(self.estate, flow, inputs, reg_pk, pseudonymise)
         given = {d: inputs[d] for d in flow.transform_inputs}
         raw = _transform(self.estate, flow, ctx, given)
         self.results[MINIMISATION] = check_minimisation(self.estate, flow, list(raw.columns))
@@ -127,17 +138,10 @@ class _Run:
         )
         if flow.disclosure is not None:
             self.results[DISCLOSURE_CONTROL] = check_disclosure(flow, self.agreement, frame)
-        if flow.opt_out and register is not None and self.exclusion is not None:
+        if flow.opt_out and opted is not None and self.exclusion is not None:
             version = self._register_version()
             self.results[OPT_OUTS] = (
-                check_opt_outs(
-                    flow,
-                    frame,
-                    register,
-                    self.exclusion,
-                    ds.primary_key,
-                    ctx.pseudonymise if ctx.has_key else None,
-                )
+                check_opt_outs(flow, frame, opted, self.exclusion, ds.primary_key)
                 if version is None
                 else unpublished_register(flow, version)
             )

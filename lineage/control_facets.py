@@ -4,8 +4,8 @@
 under which agreement and purpose. ``tagtrail_controls`` (output dataset facet, COMPLETE and FAIL)
 lists each privacy control's outcome with its rule and counts, the retention purge and the
 opt-out register applied. Neither ever carries a data value; the lineage store turns both into
-audit records. Schemas: ``lineage/schemas/TagtrailAuditRunFacet.json`` and
-``TagtrailControlsDatasetFacet.json``.
+audit records. Schemas: ``lineage/schemas/TagtrailAuditRunFacet-1-1-0.json`` and
+``TagtrailControlsDatasetFacet-1-1-0.json`` (1.0.0 files kept for events already stored).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from pipelines.policy.retention import Purge
 
 AUDIT_KEY: Final = "tagtrail_audit"
 CONTROLS_KEY: Final = "tagtrail_controls"
-_BASE: Final = "https://tagtrail.dev/spec/facets/1-0-0"
 AUDIT_SCHEMA_URL: Final = (
     "https://tagtrail.dev/spec/facets/1-1-0/TagtrailAuditRunFacet.json#/$defs/TagtrailAuditRunFacet"
 )
 CONTROLS_SCHEMA_URL: Final = (
-    f"{_BASE}/TagtrailControlsDatasetFacet.json#/$defs/TagtrailControlsDatasetFacet"
+    "https://tagtrail.dev/spec/facets/1-1-0/TagtrailControlsDatasetFacet.json"
+    "#/$defs/TagtrailControlsDatasetFacet"
 )
 
 
@@ -116,6 +116,16 @@ class OptOutApplied(RedactMixin):
     matchedOn: str
     excluded: int
     excludedPeople: int
+    routes: list[OptOutRoute] = attr.field(factory=list)
+
+
+@attr.define
+class OptOutRoute(RedactMixin):
+    """One input the register was applied to: the columns matched and the rows left out."""
+
+    input: str
+    columns: list[str]
+    excluded: int
 
 
 @attr.define
@@ -191,6 +201,7 @@ def controls_facet(report: ControlsReport, *, producer: str) -> TagtrailControls
             matchedOn=excl.matched_on,
             excluded=excl.excluded_rows,
             excludedPeople=excl.excluded_people,
+            routes=[OptOutRoute(r.input, list(r.columns), r.excluded_rows) for r in excl.routes],
         )
         if excl
         else None,

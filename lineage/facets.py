@@ -26,13 +26,14 @@ from expectations.results import ExpectationOutcome, GateResult
 from lineage.propagation import Attribution, ColumnTags, dataset_tags, input_refs
 from pipelines.estate import Estate
 from pipelines.model import Flow, Retention
+from pipelines.policy.agreement import selection_tags
 from pipelines.taxonomy import identifiability
 
 FACET_KEY: Final = "tagtrail_privacy"
-SCHEMA_ID: Final = "https://tagtrail.dev/spec/facets/1-0-0/TagtrailPrivacyDatasetFacet.json"
+SCHEMA_ID: Final = "https://tagtrail.dev/spec/facets/1-1-0/TagtrailPrivacyDatasetFacet.json"
 SCHEMA_URL: Final = f"{SCHEMA_ID}#/$defs/TagtrailPrivacyDatasetFacet"
 SCHEMAS_DIR: Final = Path(__file__).resolve().parent / "schemas"
-SCHEMA_PATH: Final = SCHEMAS_DIR / "TagtrailPrivacyDatasetFacet.json"
+SCHEMA_PATH: Final = SCHEMAS_DIR / "TagtrailPrivacyDatasetFacet-1-1-0.json"
 SEVERITY: Final[dict[str, str]] = {"critical": "error", "warning": "warn", "info": "info"}
 
 
@@ -113,6 +114,15 @@ class ColumnPrivacy(RedactMixin):
 
 
 @attr.define
+class Selection(RedactMixin):
+    """An input column the flow selects or joins rows by, with the sensitive tags it discloses."""
+
+    column: str
+    kind: str
+    tags: list[str]
+
+
+@attr.define
 class TagtrailPrivacyDatasetFacet(DatasetFacet):
     """Privacy terms of a dataset and the computed privacy tags of its columns.
 
@@ -128,6 +138,7 @@ class TagtrailPrivacyDatasetFacet(DatasetFacet):
     legalBasis: str | None = attr.field(default=None)
     retention: str | None = attr.field(default=None)
     sourceSystem: str | None = attr.field(default=None)
+    selection: list[Selection] | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:
@@ -162,6 +173,13 @@ def privacy_facet(
             sourceSystem=ds.source_system,
         )
     agr = estate.agreements.get(flow.agreement)
+    selected = selection_tags(flow, {k: v.tags for k, v in computed.items()})
+    selection = [
+        Selection(column=ref, kind=ind.kind.value, tags=list(selected[ref]))
+        for ind in flow.indirect
+        for ref in ind.columns
+        if ref in selected
+    ] or None
     if agr is None:
         return TagtrailPrivacyDatasetFacet(
             producer=producer,
@@ -169,6 +187,7 @@ def privacy_facet(
             identifiability=level,
             columns=columns,
             purpose=flow.purpose,
+            selection=selection,
         )
     return TagtrailPrivacyDatasetFacet(
         producer=producer,
@@ -186,6 +205,7 @@ def privacy_facet(
         purpose=flow.purpose,
         legalBasis=agr.legal_basis.summary(),
         retention=retention_text(agr.retention),
+        selection=selection,
     )
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from expectations import SuiteError, load_suite
+from pipelines.crosscheck_controls import ControlChecks
 from pipelines.estate_code import TransformImportError, resolve_transform
-from pipelines.model import Dataset, Flow, _close, listing
+from pipelines.model import Dataset, Flow, _close
 from pipelines.yamlfile import SourceFile
 
 if TYPE_CHECKING:
@@ -31,15 +32,8 @@ def unknown(estate: Estate, kind: str, name: str) -> str:
     return f"unknown {kind} '{name}'{_close(name, pool)}; declared {kind}s: {known}"
 
 
-class CrossCheck:
+class CrossCheck(ControlChecks):
     """Checks every cross-reference of a loaded estate, appending each problem to ``problems``."""
-
-    def __init__(self, estate: Estate, problems: list[str]) -> None:
-        self.e = estate
-        self.problems = problems
-
-    def fail(self, src: SourceFile, loc: tuple[str | int, ...], msg: str) -> None:
-        self.problems.append(f"{src.where(loc)}: {msg}")
 
     def run(self, manifest: SourceFile, suites_dir: Path) -> None:
         """Agreements, flows, sources, datasets and their suites, then (if all is well) cycles."""
@@ -75,10 +69,6 @@ class CrossCheck:
                     "datasets with a source_system are read from a source",
                 )
 
-    @staticmethod
-    def _agreement_index(src: SourceFile, agreement_id: str) -> int:
-        return next(i for i, a in enumerate(src.data["agreements"]) if a.get("id") == agreement_id)
-
     def _check_agreements(self) -> None:
         for agr in self.e.agreements.values():
             src = self.e.declared_in[f"agreement:{agr.id}"].file
@@ -95,18 +85,6 @@ class CrossCheck:
                     continue
                 for c in cols:
                     self._check_column(src, loc, ds_name, c)
-
-    def _check_column(self, src: SourceFile, loc: tuple[str | int, ...], ds: str, col: str) -> bool:
-        dataset = self.e.datasets[ds]
-        if not dataset.has_column(col):
-            names = dataset.column_names
-            self.fail(
-                src,
-                loc,
-                f"dataset '{ds}' has no column '{col}'{_close(col, names)}; its columns: {listing(names)}",
-            )
-            return False
-        return True
 
     def _check_flow(self, flow: Flow) -> None:
         src = self.e.declared_in[f"flow:{flow.name}"].file
@@ -145,70 +123,6 @@ class CrossCheck:
                 self._check_ref(src, ("indirect", i, "columns"), flow, ref)
         self._check_controls(src, flow)
         self._resolve_transform(src, flow)
-
-    def _check_controls(self, src: SourceFile, flow: Flow) -> None:
-        """Columns named by the flow's disclosure, opt-out and retention rules must exist.
-
-        An unknown agreement is not a declaration error: the flow's ``agreement_in_force`` check
-        halts it at run time (and ``tagtrail validate`` reports it), while the other flows run.
-        """
-        if flow.disclosure and (rule := flow.disclosure.k_anonymity):
-            loc: tuple[str | int, ...] = ("disclosure", "k_anonymity")
-            for col in (*rule.quasi_identifiers, rule.unit, rule.sensitive):
-                if col is not None:
-                    self._check_column(src, loc, flow.output, col)
-        if flow.disclosure and (cells := flow.disclosure.small_cells):
-            loc = ("disclosure", "small_cells")
-            for col in (*cells.dimensions, cells.count, cells.suppressed):
-                self._check_column(src, loc, flow.output, col)
-        if flow.opt_out:
-            reg = flow.opt_out.register
-            if reg in self.e.datasets and self.e.datasets[reg].volume.allow_empty:
-                declared = self.e.declared_in[f"dataset:{reg}"]
-                self.fail(
-                    declared.file,
-                    (*declared.loc, "volume", "allow_empty"),
-                    f"'{reg}' is the opt-out register of flow '{flow.name}': it may never be "
-                    "empty (an empty register would let every opted-out person through)",
-                )
-            if reg not in flow.inputs:
-                self.fail(
-                    src,
-                    ("opt_out", "register"),
-                    f"the opt-out register '{reg}' must also be listed in inputs, so the flow "
-                    "waits for its latest version",
-                )
-            elif reg in self.e.datasets:
-                self._check_column(
-                    src, ("opt_out", "register_column"), reg, flow.opt_out.register_column
-                )
-            self._check_ref(src, ("opt_out", "match"), flow, flow.opt_out.match)
-        agr = self.e.agreements.get(flow.agreement)
-        date_column = agr.retention.date_column if agr else None
-        if date_column and date_column not in self.e.datasets[flow.output].column_names:
-            decl = self.e.declared_in[f"agreement:{flow.agreement}"].file
-            self.fail(
-                decl,
-                (
-                    "agreements",
-                    self._agreement_index(decl, flow.agreement),
-                    "retention",
-                    "date_column",
-                ),
-                f"retention.date_column '{date_column}' is not a column of '{flow.output}', "
-                f"the output of flow '{flow.name}' under this agreement",
-            )
-
-    def _check_ref(self, src: SourceFile, loc: tuple[str | int, ...], flow: Flow, ref: str) -> None:
-        ds, col = ref.split(".", 1)
-        if ds not in flow.inputs:
-            self.fail(
-                src,
-                loc,
-                f"'{ref}' names dataset '{ds}', which is not an input of this flow; inputs: {', '.join(flow.inputs)}",
-            )
-        elif ds in self.e.datasets:
-            self._check_column(src, loc, ds, col)
 
     def _resolve_transform(self, src: SourceFile, flow: Flow) -> None:
         try:

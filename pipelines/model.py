@@ -338,11 +338,20 @@ class FlowDisclosure(_Strict):
 
 
 class OptOut(_Strict):
-    """People in ``register`` (matched on ``register_column``) are left out of the flow's input."""
+    """People in ``register`` are left out of every input of the flow, by every route.
+
+    ``register_column`` holds each opted-out person's identifier and declares its scheme
+    (``identifier:``). A person is matched, after normalising, in every input column declaring an
+    identifier of that person the estate can link: the register's scheme directly; another scheme
+    through ``person_index`` (an input holding several identifiers of one person a row) or any
+    input row holding two; a keyed pseudonym of any of them. ``match``, from earlier versions,
+    names one input column the register must reach; it adds nothing to the routes covered.
+    """
 
     register_: Name = Field(alias="register")
     register_column: Name
-    match: ColumnRef
+    person_index: Name | None = None
+    match: ColumnRef | None = None
 
     @property
     def register(self) -> str:
@@ -369,7 +378,8 @@ class Flow(_Strict):
 
     @property
     def transform_inputs(self) -> tuple[str, ...]:
-        """The inputs handed to the transform: every input but the opt-out register."""
+        """The inputs handed to the transform: every input but the opt-out register (a person
+        index is handed over: the transform may join on it)."""
         register = self.opt_out.register if self.opt_out else None
         return tuple(d for d in self.inputs if d != register)
 

@@ -12,18 +12,41 @@ from pipelines.policy.result import AGREEMENT_IN_FORCE, ControlResult, Severity
 from pipelines.taxonomy import is_criminal, is_personal, is_special_category
 
 
+def selection_tags(
+    flow: Flow, tags: Mapping[tuple[str, str], Iterable[str]]
+) -> dict[str, tuple[str, ...]]:
+    """The special-category and criminal tags of each column ``flow`` selects or joins rows by.
+
+    A list of people filtered on a diagnosis discloses the diagnosis of everyone on it, though no
+    output column holds it. ``tags`` maps (dataset, column) to its computed tags.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for ind in flow.indirect:
+        for ref in ind.columns:
+            ds, col = ref.split(".", 1)
+            sensitive = sorted(
+                t for t in tags.get((ds, col), ()) if is_special_category(t) or is_criminal(t)
+            )
+            if sensitive:
+                out[ref] = tuple(sensitive)
+    return out
+
+
 def check_agreement(
     estate: Estate,
     flow: Flow,
     as_of: dt.date,
     output_tags: Mapping[str, Iterable[str]],
+    selected_by: Mapping[str, Iterable[str]] | None = None,
 ) -> ControlResult:
     """Check that ``flow``'s agreement exists and covers it on ``as_of``.
 
     The agreement must name both departments, have started and not ended, permit the flow's
     purpose and, when the output carries special-category or criminal data, give the Art. 9 or
-    Art. 10 condition. A passed review date halts only if the agreement says ``review_overdue:
-    halt``; otherwise it is reported as a warning.
+    Art. 10 condition. Rows selected or joined by a special-category or criminal column
+    (``selected_by``, from :func:`selection_tags`) disclose it as much as a column would. A passed
+    review date halts only if the agreement says ``review_overdue: halt``; otherwise it is
+    reported as a warning.
     """
     agr = estate.agreements.get(flow.agreement)
     if agr is None:
@@ -60,18 +83,25 @@ def check_agreement(
             f"purpose '{flow.purpose}' is not permitted (permitted: {', '.join(agr.purposes)})"
         )
     tags = {t for ts in output_tags.values() for t in ts if is_personal(t)}
-    special = sorted(t for t in tags if is_special_category(t))
-    if special and agr.legal_basis.article_9 is None:
-        halting.append(
-            f"the output holds special-category data ({', '.join(special)}) but the agreement "
-            "gives no Art. 9 condition (legal_basis.article_9)"
-        )
-    criminal = sorted(t for t in tags if is_criminal(t))
-    if criminal and not agr.legal_basis.article_10:
-        halting.append(
-            "the output holds criminal-offence data but the agreement gives no Art. 10 "
-            "authority (legal_basis.article_10)"
-        )
+    selectors = {ref: set(ts) for ref, ts in (selected_by or {}).items()}
+    for test, article, field, what in (
+        (is_special_category, "Art. 9 condition", "article_9", "special-category"),
+        (is_criminal, "Art. 10 authority", "article_10", "criminal-offence"),
+    ):
+        held = sorted(t for t in tags if test(t))
+        selecting = {ref: sorted(t for t in ts if test(t)) for ref, ts in selectors.items()}
+        selecting = {ref: ts for ref, ts in selecting.items() if ts}
+        if (held or selecting) and not getattr(agr.legal_basis, field):
+            why = [f"the output holds {what} data ({', '.join(held)})"] if held else []
+            why += [
+                f"its rows are selected by {ref} ({', '.join(ts)}), which discloses it"
+                for ref, ts in selecting.items()
+            ]
+            halting.append(
+                f"{'; '.join(why)}, but the agreement gives no {article} (legal_basis.{field})"
+            )
+            if selecting:
+                counts[f"{field}_selecting_columns"] = len(selecting)
     rule = (
         f"{agr.id}: between {', '.join(agr.parties)}, in force {agr.start} to {agr.end} "
         f"(review {agr.review}), purposes {', '.join(agr.purposes)}"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from pipelines.estate import Estate
-from pipelines.policy.agreement import check_agreement
+from pipelines.policy.agreement import check_agreement, selection_tags
 from pipelines.policy.identifiers import check_pseudonymisation
 from pipelines.policy.minimisation import check_minimisation
 from pipelines.policy.result import ControlResult
@@ -28,7 +28,7 @@ def preview(estate: Estate, as_of: dt.date, tags: ColumnTags) -> list[tuple[str,
         columns = estate.datasets[flow.output].column_names
         output_tags = {c: list(tags[(flow.output, c)]) for c in columns}
         for result in (
-            check_agreement(estate, flow, as_of, output_tags),
+            check_agreement(estate, flow, as_of, output_tags, selection_tags(flow, tags)),
             check_minimisation(estate, flow, columns),
             check_pseudonymisation(estate, flow, pd.DataFrame(), {}, output_tags),
         ):

@@ -18,8 +18,6 @@ that already look like a candidate.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,11 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations.nhs import is_valid_nhs_number
+from pipelines.policy.digests import DigestIndex
 
 MIN_KNOWN_LENGTH = 6
-MIN_PREFIX = 16
-DIGESTS = ("md5", "sha1", "sha256", "sha512")
-_HASHES = (hashlib.md5, hashlib.sha1, hashlib.sha256, hashlib.sha512)
 _TEXT = "string[pyarrow]"
 _NHS_WEIGHTS = np.arange(10, 1, -1, dtype=np.int64)
 _NI_PREFIX_BANNED = ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ")
@@ -57,10 +53,11 @@ class Scheme:
 
     def normalise(self, values: pd.Series) -> pd.Series:
         """Each value in this scheme's normal form (the others unchanged, upper-cased)."""
-        text = _as_text(values)
+        text = _arrow(values)
         if self.name == "email":
-            return text.str.strip().str.lower()
-        return text.str.replace(r"[\s\-./]", "", regex=True).str.upper()
+            return _series(pc.utf8_lower(pc.utf8_trim_whitespace(text)), values.index)
+        bare = pc.replace_substring_regex(text, r"[\s\-./]", "")
+        return _series(pc.utf8_upper(bare), values.index)
 
     def normalise_one(self, value: str) -> str:
         """One value in this scheme's normal form (see :meth:`normalise`)."""
@@ -145,9 +142,19 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(_TEXT)
 
 
+def _arrow(values: pd.Series) -> pa.Array:
+    """The values as one Arrow string array (pandas' regex replace runs in Python per value)."""
+    return pa.array(_as_text(values), type=pa.string(), from_pandas=True)
+
+
+def _series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(values), index=index, dtype=_TEXT)
+
+
 def generic_normal(values: pd.Series) -> pd.Series:
     """A known identifier's normal form: whitespace collapsed, case folded."""
-    return _as_text(values).str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    text = pc.utf8_trim_whitespace(_arrow(values))
+    return _series(pc.utf8_lower(pc.replace_substring_regex(text, r"\s+", " ")), values.index)
 
 
 def learn(values: pd.Series, share: float = 0.5) -> Scheme | None:
@@ -201,101 +208,14 @@ class Known:
         return hit
 
     @cached_property
-    def _digests(self) -> _DigestIndex:
-        return _DigestIndex.of(_digest_inputs(self))
+    def _digests(self) -> DigestIndex:
+        return DigestIndex.unkeyed(list(_digest_inputs(self)))
 
     def digested(self, values: pd.Series) -> np.ndarray:
         """Which values are an unkeyed digest (or a 16+ hex prefix of one) of a known identifier."""
-        n = len(values)
-        if not len(self) or not n:
-            return np.zeros(n, dtype=bool)
-        arr = pa.array(_as_text(values).str.strip(), type=pa.string(), from_pandas=True)
-        hexed = _matches(arr, r"^[0-9A-Fa-f]{16,128}$")
-        b64 = _matches(arr, r"^[A-Za-z0-9+/_\-]{22,88}={0,2}$") & ~hexed
-        rows = np.flatnonzero(hexed)
-        hexes = list(pc.utf8_lower(arr.take(pa.array(rows, type=pa.int64()))).to_pylist())
-        for i in np.flatnonzero(b64):  # few, unless a column is base64 throughout
-            decoded = _b64_hex(str(arr[i]))
-            if decoded is not None:
-                rows = np.append(rows, i)
-                hexes.append(decoded)
-        hit = np.zeros(n, dtype=bool)
-        if len(rows):
-            hit[rows] = self._digests.contains(hexes)
-        return hit
-
-
-@dataclass(frozen=True)
-class _DigestIndex:
-    """The first 64 bits of every digest of every known identifier, sorted, and their owners."""
-
-    identifiers: tuple[str, ...]
-    prefixes: np.ndarray  # uint64, sorted
-    owners: np.ndarray  # index into identifiers
-    algorithms: np.ndarray  # index into DIGESTS
-
-    @classmethod
-    def of(cls, values: Iterable[str]) -> _DigestIndex:
-        """Hash every value with every algorithm of :data:`DIGESTS`."""
-        identifiers = tuple(values)
-        encoded = [v.encode() for v in identifiers]
-        parts = [
-            np.frombuffer(b"".join([h(v).digest()[:8] for v in encoded]), dtype=">u8").astype(
-                np.uint64
-            )
-            for h in _HASHES
-        ]
-        prefixes = np.concatenate(parts)
-        owners = np.tile(np.arange(len(identifiers)), len(DIGESTS))
-        algorithms = np.repeat(np.arange(len(DIGESTS)), len(identifiers))
-        order = np.argsort(prefixes, kind="stable")
-        return cls(identifiers, prefixes[order], owners[order], algorithms[order])
-
-    def contains(self, hexes: list[str]) -> np.ndarray:
-        """Which lower-case hex strings (16 characters or more) begin a known digest."""
-        keys = _hex64(hexes)
-        at = np.searchsorted(self.prefixes, keys)
-        near = at < len(self.prefixes)
-        near[near] = self.prefixes[at[near]] == keys[near]
-        out = np.zeros(len(hexes), dtype=bool)
-        for i in np.flatnonzero(near):  # a real candidate: compare the whole value
-            j = int(at[i])
-            while j < len(self.prefixes) and self.prefixes[j] == keys[i]:
-                name = DIGESTS[int(self.algorithms[j])]
-                value = self.identifiers[int(self.owners[j])]
-                if hashlib.new(name, value.encode()).hexdigest().startswith(hexes[i]):
-                    out[i] = True
-                    break
-                j += 1
-        return out
-
-
-_HEX = np.zeros(256, dtype=np.uint64)
-_HEX[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10, dtype=np.uint64)
-_HEX[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint64)
-_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
-
-
-def _hex64(hexes: list[str]) -> np.ndarray:
-    """The first 16 hex digits of each string as a 64-bit number, on the whole list."""
-    raw = np.frombuffer(np.asarray(hexes, dtype="S16").tobytes(), dtype=np.uint8)
-    nibbles = _HEX[raw.reshape(-1, 16)]
-    keys: np.ndarray = np.bitwise_or.reduce(nibbles << _SHIFTS, axis=1)
-    return keys
-
-
-def _b64_hex(value: str) -> str | None:
-    """A base64 (standard or URL-safe, padded or not) digest as lower-case hex, if it is one."""
-    padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
-    try:
-        raw = base64.b64decode(padded, validate=True)
-    except ValueError:
-        return None
-    return raw.hex() if len(raw) in (16, 20, 32, 64) else None
-
-
-def _matches(arr: pa.Array, pattern: str) -> np.ndarray:
-    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, pattern), False), dtype=bool)
+        if not len(self):
+            return np.zeros(len(values), dtype=bool)
+        return self._digests.search(values)
 
 
 def _digest_inputs(known: Known) -> Iterable[str]:
@@ -335,6 +255,32 @@ def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> F
     valid in one of ``schemes`` (whole or embedded), whoever it belongs to."""
     chosen = tuple(schemes)
     n = len(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+        values.dtype
+    ):  # no identifier is a date or a truth value
+        empty = np.zeros(n, dtype=bool)
+        return Found(empty, {s.name: empty for s in chosen}, empty, empty)
+    encoded = pc.dictionary_encode(pa.array(_as_text(values), type=pa.string(), from_pandas=True))
+    if len(encoded.dictionary) > n // 2:
+        return _search(values, known, chosen)
+    distinct = _series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))
+    found = _search(distinct, known, chosen)
+    rows = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+
+    def spread(mask: np.ndarray) -> np.ndarray:
+        spread_out: np.ndarray = np.append(mask, False)[rows]
+        return spread_out
+
+    return Found(
+        spread(found.known),
+        {k: spread(v) for k, v in found.shaped.items()},
+        spread(found.embedded),
+        spread(found.digest),
+    )
+
+
+def _search(values: pd.Series, known: Known, chosen: tuple[Scheme, ...]) -> Found:
+    n = len(values)
     known_hit = known.matches(values) if len(known) else np.zeros(n, dtype=bool)
     shaped = {s.name: s.recognised(s.normalise(values)) for s in chosen}
     embedded = _embedded(values, known, chosen)
@@ -364,7 +310,7 @@ def _embedded(values: pd.Series, known: Known, schemes: tuple[Scheme, ...]) -> n
         for i in np.flatnonzero(rows & ~tokens & ~hit):
             for match in scheme.embedded.finditer(str(arr[i])):
                 normal = scheme.normalise_one(match.group(0))
-                if scheme.valid_one(normal) and (any_valid or normal in mine):
+                if normal in mine or (any_valid and scheme.valid_one(normal)):
                     hit[i] = True
                     break
     return hit

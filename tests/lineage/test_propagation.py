@@ -34,6 +34,9 @@ SUITE = """{"name": "%s", "expectations": [
   {"type": "expect_column_to_exist", "kwargs": {"column": "row_id"}, "severity": "info"}]}"""
 
 
+SUPPRESS = "suppress_small_cells"
+
+
 def der(
     kind: str, *refs: str, masking: str | None = None, level: str | None = None
 ) -> dict[str, Any]:
@@ -73,6 +76,20 @@ def write_estate(
         columns: dict[str, Any] = {"row_id": der("identity", f"{flow['inputs'][0]}.row_id")}
         columns |= flow["columns"]
         datasets.append(_dataset(flow["name"], {c: [] for c in columns}, source=False))
+        counted = [c for c, d in columns.items() if d and d.get("masking") == SUPPRESS]
+        disclosure = (
+            {
+                "disclosure": {
+                    "small_cells": {
+                        "count": counted[0],
+                        "dimensions": ["row_id"],
+                        "suppressed": counted[0],
+                    }
+                }
+            }
+            if counted
+            else {}
+        )
         _dump(
             root / "flows" / f"{flow['name']}.yaml",
             {
@@ -87,7 +104,8 @@ def write_estate(
                 "transform": TRANSFORM,
                 "columns": {c: d for c, d in columns.items() if d is not None},
                 "indirect": flow.get("indirect", []),
-            },
+            }
+            | disclosure,
         )
     _dump(root / "datasets" / "d1.yaml", {"department": "d1", "datasets": datasets})
     for ds in datasets:

@@ -28,7 +28,7 @@ def test_demo_estate_is_valid() -> None:
     [
         pytest.param(
             "datasets/health.yaml",
-            "tags: [person.id.direct]}",
+            "tags: [person.id.direct], identifier: nhs_number}",
             "tags: [person.id.drect]}",
             [
                 r"datasets/health\.yaml, line \d+",
@@ -58,6 +58,61 @@ def test_demo_estate_is_valid() -> None:
                 "must also be listed in inputs",
             ],
             id="opt-out-register-not-an-input",
+        ),
+        pytest.param(
+            "flows/care_statistics.yaml",
+            "  small_cells: {count: people, dimensions: [postcode_district, age_band], "
+            "suppressed: suppressed}",
+            "  k_anonymity: {quasi_identifiers: [age_band]}",
+            [
+                r"flows/care_statistics\.yaml, line 16: columns\.people\.masking",
+                "lowers its tags to aggregate",
+                "no disclosure.small_cells rule",
+            ],
+            id="tag-lowered-without-its-control",
+        ),
+        pytest.param(
+            "datasets/health.yaml",
+            "opted out, tags: [person.id.direct], identifier: nhs_number}",
+            "opted out, tags: [person.id.direct]}",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: opt_out\.register_column",
+                "declares no identifier scheme",
+                "nhs_number",
+            ],
+            id="opt-out-register-without-scheme",
+        ),
+        pytest.param(
+            "flows/care_research_extract.yaml",
+            "inputs: [care_packages, national_data_opt_out]",
+            "inputs: [care_packages, national_data_opt_out, benefit_claims]",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: inputs\[2\]",
+                "identifies people by ni_number",
+                "cannot reach",
+                "person_index",
+            ],
+            id="opt-out-unreachable-input",
+        ),
+        pytest.param(
+            "flows/care_research_extract.yaml",
+            "match: care_packages.nhs_number}",
+            "match: care_packages.package_id}",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: opt_out\.match",
+                "not an identifier the register can reach",
+            ],
+            id="opt-out-matched-on-a-non-identifier",
+        ),
+        pytest.param(
+            "flows/care_research_extract.yaml",
+            "match: care_packages.nhs_number}",
+            "person_index: care_packages}",
+            [
+                r"flows/care_research_extract\.yaml, line \d+: opt_out\.person_index",
+                "at least two schemes",
+            ],
+            id="person-index-of-one-scheme",
         ),
         pytest.param(
             "flows/care_research_extract.yaml",

@@ -9,8 +9,8 @@ import pytest
 
 from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import Estate, load_estate
-from pipelines.model import Flow
-from pipelines.policy.agreement import Term, check_agreement
+from pipelines.model import Flow, Indirect
+from pipelines.policy.agreement import Term, check_agreement, selection_tags
 from pipelines.policy.result import AGREEMENT_IN_FORCE
 
 # care_research_extract runs under DSA-ASC-RES-03: parties social_care and research, purpose
@@ -173,7 +173,7 @@ def test_special_category_output_without_article_9_halts(estate: Estate) -> None
     assert result.halts
     assert result.findings == (
         "the output holds special-category data (person.special.health, "
-        "person.special.religion) but the agreement gives no Art. 9 condition "
+        "person.special.religion), but the agreement gives no Art. 9 condition "
         "(legal_basis.article_9)",
     )
 
@@ -206,8 +206,8 @@ def test_criminal_output_without_article_10_halts(estate: Estate, flow: Flow) ->
     result = check_agreement(estate, flow, IN_FORCE, tags)
     assert result.halts
     assert result.findings == (
-        "the output holds criminal-offence data but the agreement gives no Art. 10 "
-        "authority (legal_basis.article_10)",
+        "the output holds criminal-offence data (person.criminal), but the agreement gives no "
+        "Art. 10 authority (legal_basis.article_10)",
     )
 
 
@@ -235,10 +235,10 @@ def test_several_problems_are_reported_together(estate: Estate) -> None:
         "health is not a party (parties: housing, benefits, social_care)",
         "the agreement ended on 2028-03-31",
         "purpose 'marketing' is not permitted (permitted: homelessness_prevention)",
-        "the output holds special-category data (person.special.health) but the agreement "
+        "the output holds special-category data (person.special.health), but the agreement "
         "gives no Art. 9 condition (legal_basis.article_9)",
-        "the output holds criminal-offence data but the agreement gives no Art. 10 "
-        "authority (legal_basis.article_10)",
+        "the output holds criminal-offence data (person.criminal), but the agreement gives no "
+        "Art. 10 authority (legal_basis.article_10)",
     )
     assert result.summary == "; ".join(result.findings)
     assert dict(result.counts) == {"days_past_end": 5, "as_of": "2028-04-05"}
@@ -266,3 +266,37 @@ def test_agreement_term(as_of: str, warning_days: int, expected: list[str]) -> N
     if not expected:
         assert term.findings == () and "in force" in term.summary()
     assert term.ended == (dt.date.fromisoformat(as_of) > agreement.end)
+
+
+def test_rows_selected_by_a_special_category_column_need_article_9(estate: Estate) -> None:
+    # A list of people filtered on a diagnosis discloses it, though no column of the list does.
+    flow = estate.flows["households_at_risk"].model_copy(
+        update={
+            "indirect": (
+                *estate.flows["households_at_risk"].indirect,
+                Indirect(kind="filter", columns=("tenancies.household_size",)),
+            )
+        }
+    )
+    computed = {
+        ("tenancies", "household_size"): ["person.housing", "person.special.health"],
+        ("tenancies", "uprn"): ["person.id.direct"],
+    }
+    selected = selection_tags(flow, computed)
+    assert selected == {"tenancies.household_size": ("person.special.health",)}
+    tags = {"uprn": ["person.id.direct"], "risk_score": ["person.housing"]}
+    assert check_agreement(estate, flow, dt.date(2026, 6, 1), tags).passed
+    result = check_agreement(estate, flow, dt.date(2026, 6, 1), tags, selected)
+    assert result.halts
+    (finding,) = result.findings
+    assert "selected by tenancies.household_size (person.special.health)" in finding
+    assert "legal_basis.article_9" in finding
+    assert result.counts["article_9_selecting_columns"] == 1
+
+
+def test_rows_selected_by_a_criminal_column_need_article_10(estate: Estate, flow: Flow) -> None:
+    selected = {"care_packages.service_type": ("person.criminal",)}
+    result = check_agreement(estate, flow, IN_FORCE, NOT_SPECIAL, selected)
+    assert result.halts and "legal_basis.article_10" in result.findings[0]
+    special = {"care_packages.service_type": ("person.special.health",)}
+    assert check_agreement(estate, flow, IN_FORCE, NOT_SPECIAL, special).passed  # 9(2)(j) given

@@ -285,11 +285,12 @@ def test_numbers_that_are_not_valid_nhs_numbers_are_not_shape_matches(
     assert result.passed, result.summary
 
 
-def test_nhs_shape_is_only_searched_when_the_inputs_hold_nhs_numbers(estate: Estate) -> None:
-    # Without identifier values in the input there is no shape to learn.
+def test_a_declared_scheme_is_searched_whatever_the_input_holds(estate: Estate) -> None:
+    # care_packages.nhs_number declares identifier: nhs_number, so any valid NHS number in the
+    # output is an identifier even when this delivery's values do not look like one.
     packages = _care_packages(nhs=["A1", "B2", "C3", "D4"])
     service = ["home care", "day care", NHS_NOT_IN_INPUT, "home care"]
-    assert _check(estate, _care_output(service_type=service), packages).passed
+    assert not _check(estate, _care_output(service_type=service), packages).passed
 
 
 def test_identifier_values_shorter_than_min_length_are_not_searched(estate: Estate) -> None:

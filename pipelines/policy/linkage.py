@@ -1,0 +1,194 @@
+"""Linking a person's identifiers across datasets: by scheme, after normalising, vectorised.
+
+A dataset column declaring ``identifier: <scheme>`` holds that scheme's identifier of the person
+its row is about. Starting from a set of people (an opt-out register), every row of a *linking*
+dataset that holds one of their identifiers contributes the row's other identifiers (a person
+index holding an NHS and a National Insurance number a row; any input row that holds two), until
+nothing new is found. Rows about two people at once would link them both: the error is to leave
+out too many, never too few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from pipelines.model import Dataset
+from pipelines.policy.digests import DigestIndex
+from pipelines.policy.recognise import SCHEMES, Known, Scheme
+
+PSEUDONYMOUS = "person.id.pseudonymous"
+_LONG = ["row", "scheme", "value"]
+
+Pseudonymise = Callable[[pd.Series], pd.Series]
+
+
+def identifier_columns(dataset: Dataset, frame: pd.DataFrame) -> list[tuple[str, Scheme]]:
+    """The columns of ``frame`` that ``dataset`` declares as identifiers, with their schemes."""
+    return [
+        (c.name, SCHEMES[c.identifier])
+        for c in dataset.columns
+        if c.identifier is not None and c.name in frame.columns
+    ]
+
+
+def pseudonym_columns(dataset: Dataset, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` that ``dataset`` tags as keyed pseudonyms of a person."""
+    return [c.name for c in dataset.columns if PSEUDONYMOUS in c.tags and c.name in frame.columns]
+
+
+def long_ids(frame: pd.DataFrame, columns: Sequence[tuple[str, Scheme]]) -> pd.DataFrame:
+    """One row per identifier present: the frame row, the scheme, the normalised value."""
+    parts = []
+    for column, scheme in columns:
+        normal = scheme.normalise(frame[column])
+        present = (normal.notna() & (normal != "")).to_numpy(dtype=bool)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": np.flatnonzero(present),
+                    "scheme": scheme.name,
+                    "value": normal[present].to_numpy(dtype=object),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _LONG})
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class People:
+    """The identifiers of a set of people: one row per (scheme, normalised value), with the
+    number of the person it belongs to (the first person it was linked to)."""
+
+    ids: pd.DataFrame  # scheme, value, person
+
+    @classmethod
+    def seed(cls, values: pd.Series, scheme: Scheme) -> People:
+        """The people identified by ``values`` in ``scheme``: one person per distinct value."""
+        normal = scheme.normalise(values).dropna()
+        unique = pd.unique(normal[normal != ""].to_numpy(dtype=object))
+        return cls(
+            pd.DataFrame({"scheme": scheme.name, "value": unique, "person": np.arange(len(unique))})
+        )
+
+    @property
+    def count(self) -> int:
+        """How many people (register entries) the set started from."""
+        return int(self.ids["person"].nunique())
+
+    def link(self, linkers: Iterable[pd.DataFrame], max_rounds: int = 50) -> People:
+        """Every identifier the ``linkers`` (frames from :func:`long_ids`) tie to these people."""
+        chosen = [frame for frame in linkers if frame["scheme"].nunique() > 1]
+        ids = self.ids
+        for _ in range(max_rounds):
+            found = [ids]
+            for frame in chosen:
+                owner = self.owners(frame, ids)
+                tied = frame.merge(owner.rename("person"), left_on="row", right_index=True)
+                found.append(tied[["scheme", "value", "person"]])
+            grown = pd.concat(found, ignore_index=True).drop_duplicates(["scheme", "value"])
+            if len(grown) == len(ids):
+                break
+            ids = grown.reset_index(drop=True)
+        return People(ids)
+
+    @staticmethod
+    def owners(frame: pd.DataFrame, ids: pd.DataFrame) -> pd.Series:
+        """For each row of ``frame`` (from :func:`long_ids`) holding a known identifier: its person."""
+        hit = frame.merge(ids, on=["scheme", "value"])
+        return hit.groupby("row")["person"].min()
+
+    def matched(self, frame: pd.DataFrame) -> pd.Series:
+        """The person of each row of ``frame`` (from :func:`long_ids`) that holds one of theirs."""
+        return self.owners(frame, self.ids)
+
+    def by_scheme(self) -> dict[str, set[str]]:
+        """The normalised identifiers, by scheme."""
+        return {
+            str(scheme): set(group["value"])
+            for scheme, group in self.ids.groupby("scheme", sort=False)
+        }
+
+    @cached_property
+    def known(self) -> Known:
+        """These people's identifiers as a :class:`~pipelines.policy.recognise.Known` to search."""
+        return Known(by_scheme=self.by_scheme())
+
+
+def written_forms(
+    frame: pd.DataFrame, columns: Sequence[tuple[str, Scheme]], people: People
+) -> pd.DataFrame:
+    """How ``frame`` writes these people's identifiers: each raw value as text, and its person.
+
+    A keyed pseudonym is a hash of whatever text the transform hashed; hashing the forms the
+    inputs hold (beside the normal and display forms) finds it however the input wrote the
+    identifier.
+    """
+    parts = [_FORMS]
+    for column, scheme in columns:
+        values = frame[column]
+        normal = pd.DataFrame({"value": scheme.normalise(values), "raw": values.astype(object)})
+        normal["scheme"] = scheme.name
+        hit = normal.dropna().merge(people.ids, on=["scheme", "value"])
+        hit["form"] = hit["raw"].map(str)
+        parts.append(hit[["form", "person"]])
+    return pd.concat(parts, ignore_index=True).drop_duplicates("form")
+
+
+def display_forms(people: People) -> pd.DataFrame:
+    """Each identifier in its normal form and as people usually write it, and its person."""
+    ids = people.ids
+    v = ids["value"].astype("string")
+    nhs = (ids["scheme"] == "nhs_number") & (v.str.len() == 10)
+    ni = (ids["scheme"] == "ni_number") & (v.str.len() == 9)
+    written = [
+        v,
+        (v.str[:3] + " " + v.str[3:6] + " " + v.str[6:])[nhs],
+        (v.str[:3] + "-" + v.str[3:6] + "-" + v.str[6:])[nhs],
+        (v.str[:2] + " " + v.str[2:4] + " " + v.str[4:6] + " " + v.str[6:8] + " " + v.str[8:])[ni],
+        v.str.lower()[ni],
+    ]
+    return pd.concat(
+        [
+            pd.DataFrame({"form": w.astype(object), "person": ids["person"][w.index]})
+            for w in written
+        ],
+        ignore_index=True,
+    )
+
+
+_FORMS = pd.DataFrame({"form": pd.Series(dtype=object), "person": pd.Series(dtype="int64")})
+
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    """Keyed pseudonyms of people's identifiers in every form, and whose each is."""
+
+    index: DigestIndex
+    persons: np.ndarray
+
+    @classmethod
+    def of(cls, forms: pd.DataFrame, pseudonymise: Pseudonymise | None) -> Pseudonyms:
+        """The pseudonyms of ``forms`` (``form``, ``person``); none without a key."""
+        forms = forms.drop_duplicates("form")
+        if pseudonymise is None or forms.empty:
+            return cls(DigestIndex.of_hex([]), np.zeros(0, dtype=np.int64))
+        hashed = pseudonymise(forms["form"].astype("string")).astype("string").str.lower()
+        return cls(
+            DigestIndex.of_hex(hashed.fillna("").tolist()),
+            forms["person"].to_numpy(dtype=np.int64),
+        )
+
+    def find(self, values: pd.Series) -> np.ndarray:
+        """The person each value is a pseudonym of, else -1."""
+        entries = self.index.find(values)
+        out = np.full(len(values), -1, dtype=np.int64)
+        hit = entries >= 0
+        out[hit] = self.persons[entries[hit]]
+        return out
