@@ -115,6 +115,12 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=None,
         help="judge agreements' dates on this day, YYYY-MM-DD (default today)",
     )
+    val.add_argument(
+        "--against",
+        default="HEAD",
+        metavar="REVISION",
+        help="in a git checkout, warn about protection weakened since this revision (default HEAD)",
+    )
     run = sub.add_parser("run", help="run an estate's flows (or some datasets) and summarise")
     run.add_argument("--estate", default=None, help=estate_help)
     run.add_argument(

@@ -18,6 +18,7 @@ from pipelines.home import estate_dir, tagtrail_home
 
 if TYPE_CHECKING:
     from dagster_project.run import RunReport
+    from pipelines.estate import Estate
 
 
 def init(args: argparse.Namespace) -> int:
@@ -60,6 +61,7 @@ def validate(args: argparse.Namespace) -> int:
         f"agreements, {len(estate.datasets)} datasets, {len(estate.flows)} flows: declarations "
         f"valid; definitions built in {time.perf_counter() - started:.2f} s"
     )
+    _warn_weakenings(estate, args.against)
     as_of = args.as_of or dt.date.today()
     computed = propagate(estate)
     findings = preview(estate, as_of, {k: v.tags for k, v in computed.items()})
@@ -75,6 +77,20 @@ def validate(args: argparse.Namespace) -> int:
         )
         return EXIT_HALTED
     return EXIT_OK
+
+
+def _warn_weakenings(estate: Estate, revision: str) -> None:
+    from pipelines.weakening import weakenings
+
+    found = weakenings(estate, revision)
+    for weaker in found or ():
+        print(f"warning: {weaker}")
+    if found:
+        print(
+            f"{len(found)} change(s) give less protection than {revision}; make sure each is "
+            "intended and agreed before committing",
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from expectations import SuiteError, load_suite
 from pipelines.crosscheck_controls import ControlChecks
+from pipelines.crosscheck_floors import check_floors
 from pipelines.estate_code import TransformImportError, resolve_transform
 from pipelines.model import Dataset, Flow, _close
 from pipelines.yamlfile import SourceFile
@@ -41,6 +42,7 @@ class CrossCheck(ControlChecks):
         for flow in self.e.flows.values():
             self._check_flow(flow)
         self.sources(manifest)
+        check_floors(self, manifest)
         self._check_datasets(suites_dir)
         if not self.problems:
             self._check_cycles()

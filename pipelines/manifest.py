@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from pipelines.model import Disclosure, Name, _Strict
+from pipelines.model import Disclosure, Name, Period, _Strict
 
 MANIFEST = "estate.yaml"
 ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"
@@ -127,6 +127,25 @@ def _suffix(path: str) -> str:
     return PurePosixPath(path).suffix.lower().lstrip(".")
 
 
+class Floors(_Strict):
+    """The least protection any declaration of the estate may give; none is set by default.
+
+    ``k_anonymity``, ``l_diversity`` and ``min_cell_count`` bound the thresholds of agreements,
+    of ``policy.disclosure`` and of flows' rules from below; ``retention_shortest`` and
+    ``retention_longest`` bound every retention period; a flow to a department listed in
+    ``opt_out_required_for`` must apply an opt-out register, and one to a department in
+    ``disclosure_required_for`` must declare a disclosure rule.
+    """
+
+    k_anonymity: int | None = Field(default=None, ge=2)
+    l_diversity: int | None = Field(default=None, ge=2)
+    min_cell_count: int | None = Field(default=None, ge=2)
+    retention_shortest: Period | None = None
+    retention_longest: Period | None = None
+    opt_out_required_for: tuple[Name, ...] = ()
+    disclosure_required_for: tuple[Name, ...] = ()
+
+
 class Policy(_Strict):
     """The estate's policy defaults; an agreement's (or a dataset's) own setting wins.
 
@@ -141,6 +160,7 @@ class Policy(_Strict):
     review_overdue: Literal["warn", "halt"] = "warn"
     on_agreement_end: Literal["destroy", "archive"] = "destroy"
     disclosure: Disclosure = Disclosure()
+    floors: Floors = Floors()
 
 
 class Manifest(_Strict):

@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.taxonomy import GENERALISATION_LEVELS, TAGS, Masking
 
@@ -23,6 +23,20 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 ColumnRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
 _DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?$")
+
+
+def _period(v: str) -> str:
+    if not _DURATION.match(v) or v == "P":
+        raise ValueError(f"'{v}' is not an ISO 8601 duration such as P6M, P2Y or P1Y6M")
+    if not any(int(n) for n in re.findall(r"\d+", v)):
+        raise ValueError(
+            f"a retention period of '{v}' keeps nothing: every row would be purged before it "
+            "is stored; give how long rows are kept, such as P6M, P2Y or P1Y6M"
+        )
+    return v
+
+
+Period = Annotated[str, AfterValidator(_period)]
 
 
 class _Strict(BaseModel):
@@ -55,16 +69,9 @@ class Department(_Strict):
 class Retention(_Strict):
     """How long rows are kept (an ISO 8601 duration) and how they are disposed of."""
 
-    period: str
+    period: Period
     disposal: str = "secure deletion"
     date_column: Name | None = None
-
-    @field_validator("period")
-    @classmethod
-    def _iso_duration(cls, v: str) -> str:
-        if not _DURATION.match(v) or v == "P":
-            raise ValueError(f"'{v}' is not an ISO 8601 duration such as P6M, P2Y or P1Y6M")
-        return v
 
 
 class VolumeRule(_Strict):
