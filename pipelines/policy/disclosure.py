@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.policy.tables import TOTAL as TOTAL
 from pipelines.policy.tables import UNKNOWN as UNKNOWN
@@ -328,10 +330,17 @@ def _people(frame: pd.DataFrame, unit: str | None, qis: tuple[str, ...]) -> np.n
 
 def _conform(values: pd.Series) -> pd.Series:
     """Values as comparable strings after their type: see the module docstring."""
-    missing = values.isna().to_numpy()
-    text = values.astype(object).to_numpy()
-    out = [None if gone else _canonical(v) for v, gone in zip(text, missing, strict=True)]
-    return pd.Series(out, index=values.index, dtype="string")
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+        trimmed = pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(text))
+        return pd.Series(trimmed, index=values.index, dtype="string[pyarrow]")
+    if values.dtype == object:  # mixed types: 1, 1.0 and True hash alike, so value by value
+        missing = values.isna().to_numpy()
+        out = [None if gone else _canonical(v) for v, gone in zip(values, missing, strict=True)]
+        return pd.Series(out, index=values.index, dtype="string")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    canonical = np.array([_canonical(v) for v in uniques.tolist()] + [None], dtype=object)
+    return pd.Series(canonical[codes], index=values.index, dtype="string")
 
 
 def _canonical(value: object) -> str:
