@@ -90,7 +90,16 @@ def deliver(
         if left <= 0:
             report.pending = len(waiting) - position
             break
-        outcome, error = _send(transport, json.loads(event.raw), left)
+        earlier = _finish_earlier((store.url, name, event.id), left)
+        if earlier is None:
+            report.pending = len(waiting) - position
+            report.error = "an earlier send of this event has not finished"
+            break
+        if earlier == "delivered":  # an abandoned send got through after all: not sent twice
+            store.mark_delivery(event.id, name, delivered=True, error=None)
+            report.delivered += 1
+            continue
+        outcome, error = _send(transport, json.loads(event.raw), left, (store.url, name, event.id))
         if outcome == "rejected":
             store.mark_delivery(event.id, name, delivered=False, error=error, rejected=True)
             report.rejected += 1
@@ -103,9 +112,31 @@ def deliver(
     return report
 
 
-def _send(transport: Any, event: dict[str, Any], timeout_s: float) -> tuple[str, str | None]:
+Outcome = tuple[str, str | None]
+# Sends abandoned at their time limit may still be running (the transport's own retries): an
+# event is never sent again while its earlier send might yet get through.
+_IN_FLIGHT: dict[tuple[str, str, int], tuple[threading.Thread, list[Outcome]]] = {}
+
+
+def _finish_earlier(key: tuple[str, str, int], timeout_s: float) -> str | None:
+    """Wait up to ``timeout_s`` for an abandoned send of the event: ``delivered`` if it got
+    through, ``send`` if there is none or it failed, None if it is still running."""
+    earlier = _IN_FLIGHT.get(key)
+    if earlier is None:
+        return "send"
+    worker, outcome = earlier
+    worker.join(timeout_s)
+    if worker.is_alive():
+        return None
+    del _IN_FLIGHT[key]
+    return "delivered" if outcome and outcome[0][0] == "delivered" else "send"
+
+
+def _send(
+    transport: Any, event: dict[str, Any], timeout_s: float, key: tuple[str, str, int]
+) -> Outcome:
     """``delivered``, ``rejected`` or ``failed`` (with why), waiting at most ``timeout_s``."""
-    outcome: list[tuple[str, str | None]] = []
+    outcome: list[Outcome] = []
 
     def attempt() -> None:
         try:
@@ -120,6 +151,7 @@ def _send(transport: Any, event: dict[str, Any], timeout_s: float) -> tuple[str,
     worker.start()
     worker.join(timeout_s)
     if not outcome:
+        _IN_FLIGHT[key] = (worker, outcome)
         return "failed", f"no answer within {timeout_s:.1f} s"
     return outcome[0]
 

@@ -41,6 +41,7 @@ def _tagtrail(*args: str, home: Path, cwd: Path, **extra: str) -> subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, so a kill reaches every process of it
     )
 
 
@@ -117,7 +118,9 @@ def test_kill_9_at_random_points_then_recover(tmp_path: Path) -> None:
         run = _tagtrail("run", "--estate", "estate", home=home, cwd=tmp_path)
         time.sleep(rng.uniform(1.0, 6.0))
         if run.poll() is None:
-            run.send_signal(signal.SIGKILL)
+            # the whole group: Dagster's log-capturing `tail` children would outlive the run
+            # alone and keep its output open
+            os.killpg(run.pid, signal.SIGKILL)
             killed += 1
         run.communicate(timeout=300)
         code, output = _done(_tagtrail("recover", home=home, cwd=tmp_path))

@@ -152,6 +152,24 @@ def test_nothing_is_lost_while_the_backend_is_down(
     ]
 
 
+def test_a_send_abandoned_while_the_transport_retries_is_not_sent_twice(
+    backend: Backend, store: LineageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transport's own retries outlive the time budget; the backend comes back meanwhile."""
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY__TOTAL", "3")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY__BACKOFF_FACTOR", "0.4")
+    raws = _store_all(store, _events(3))
+    backend.mode = "fail"
+    down = deliver(store, budget_s=0.3, timeout_s=0.3)
+    assert down is not None and down.delivered == 0 and down.pending == 3
+    backend.mode = "accept"
+    up = deliver(store, timeout_s=10)
+    assert up is not None and (up.delivered, up.pending) == (3, 0)
+    time.sleep(1.5)  # any straggling retry would have landed by now
+    received = [json.dumps(e, sort_keys=True) for e in backend.received]
+    assert sorted(received) == sorted(json.dumps(json.loads(r), sort_keys=True) for r in raws)
+
+
 def test_a_rejected_event_does_not_block_the_rest(backend: Backend, store: LineageStore) -> None:
     _store_all(store, _events(3))
     backend.mode = "reject"
