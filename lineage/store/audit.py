@@ -27,15 +27,17 @@ that yields no Dagster run id (``dagsterRunId``, else the ``parent`` facet) or n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from lineage.store.models import AuditRow, Dataset
 from lineage.store.parse import ParsedEvent, as_dict, as_list, as_str, department_of
 from lineage.store.records import AUDIT_KINDS, AuditRecord
+from lineage.store.sql import chunks
 
 AUDIT_FACET: Final = "tagtrail_audit"
 CONTROLS_FACET: Final = "tagtrail_controls"
@@ -137,11 +139,13 @@ def _moment(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def write_audit(session: Session, event_id: int, event: ParsedEvent) -> int:
-    """Insert the audit rows of a newly stored event; how many there were."""
-    rows = audit_rows(event)
-    if rows:
-        session.execute(insert(AuditRow), [{**row, "event_id": event_id} for row in rows])
+def write_audit(session: Session, events: Sequence[tuple[int, ParsedEvent]]) -> int:
+    """Insert the audit rows of newly stored ``(event id, event)`` pairs; how many there were."""
+    rows = [
+        {**row, "event_id": event_id} for event_id, event in events for row in audit_rows(event)
+    ]
+    for part in chunks(rows):
+        session.execute(insert(cast(Table, AuditRow.__table__)), list(part))
     return len(rows)
 
 

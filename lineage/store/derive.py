@@ -1,46 +1,26 @@
-"""The indexed graph of one dataset, rebuilt from the raw events of its latest COMPLETE run.
+"""The indexed graph of datasets, rebuilt from the raw events of their latest COMPLETE runs.
 
 Everything here is a function of the ``events`` table alone: a dataset's columns, tags,
 declarations and incoming edges always reflect its latest COMPLETE run, whatever order the events
 arrived in. A FAIL or ABORT run never becomes a dataset's version, so it adds no edges or tags.
-Refreshing takes the dataset row's lock first (PostgreSQL), so concurrent writers take turns.
+Refreshing takes the dataset rows' locks first (PostgreSQL, in id order), so concurrent writers
+take turns. Many datasets are refreshed together: each step is one query for all of them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any, Final
+from collections.abc import Collection, Sequence
+from typing import Any, Final, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, func, null, select, update
 from sqlalchemy.orm import Session
 
-from lineage.store.facts import (
-    DatasetFacts,
-    column_lineage,
-    column_tags,
-    dataset_facts,
-    schema_fields,
-)
-from lineage.store.models import (
-    Column,
-    ColumnEdge,
-    ColumnTag,
-    Dataset,
-    DatasetEdge,
-    Event,
-    Run,
-    RunDataset,
-)
-from lineage.store.parse import (
-    DatasetRef,
-    DatasetView,
-    Role,
-    as_dict,
-    department_of,
-    merge_datasets,
-)
-from lineage.store.sql import ensure_columns, ensure_datasets, upsert
+from lineage.store import rebuild
+from lineage.store.documents import RunDocuments
+from lineage.store.facts import dataset_facts
+from lineage.store.models import Dataset, Run, RunDataset
+from lineage.store.parse import DatasetRef, DatasetView, Role, as_dict, department_of
+from lineage.store.sql import chunks
 
 DROP: Final = "DROP"
 _DECLARED_FIELDS = (
@@ -59,215 +39,173 @@ _DECLARED_FIELDS = (
     "row_count",
     "lifecycle_state",
 )
+_JSON_FIELDS = ("agreement", "owners", "tags", "assertions")
+
+
+def refresh_datasets(
+    session: Session, dataset_ids: Collection[int], documents: RunDocuments | None = None
+) -> None:
+    """Rebuild the datasets' versions, columns, tags and incoming edges from the raw events.
+
+    Each one's source is the latest COMPLETE run that wrote it. A dataset no run ever completed
+    as an output (an external extract) is described by the input facets of the latest COMPLETE
+    run that read it instead: columns and tags, but no version and no incoming edges. A dataset
+    whose latest output run dropped it (``lifecycleStateChange: DROP``) is marked dropped as of
+    that run and keeps the columns, tags and edges of the version it had, so lineage still shows
+    where its data came from. ``documents`` may already hold the events of some runs.
+    """
+    ids = sorted(set(dataset_ids))
+    if not ids:
+        return
+    docs = documents if documents is not None else RunDocuments(session)
+    refs = _locked(session, ids)
+    rebuild.clear(session, ids)
+    outputs = _output_versions(session, refs, docs)
+    described = [i for i in ids if outputs[i] == (None, None, None)]
+    inputs = _latest(session, described, "input", 1)
+    docs.prefetch(run.run_id for run in inputs.values())
+    versions: list[rebuild.Version] = []
+    declared: list[dict[str, Any]] = []
+    for dataset_id in ids:
+        ref = refs[dataset_id]
+        dropped, run, view = outputs[dataset_id]
+        if run is None and dropped is None and dataset_id in inputs:
+            view = docs.view(inputs[dataset_id].run_id, ref, "input")
+        elif run is None and dropped is None:
+            declared.append(_declared(dataset_id, ref, None, None, None))
+            continue
+        facets = view.facets if view is not None else {}
+        version = rebuild.Version(dataset_id, facets, dataset_facts(ref, facets))
+        if run is not None:
+            version.job_id, version.run_id = run.job_id, run.run_id
+            version.inputs = view.inputs if view else []
+        versions.append(version)
+        declared.append(_declared(dataset_id, ref, version, dropped or run, dropped))
+    _write_declared(session, declared)
+    rebuild.write(session, versions)
+    rebuild.drop_orphans(session, ids)
+
+
+def _write_declared(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Update the dataset rows, a JSON field without a value as SQL NULL (not JSON ``null``),
+    one executemany per set of such fields."""
+    table = cast(Table, Dataset.__table__)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        empty = tuple(name for name in _JSON_FIELDS if row[name] is None)
+        groups.setdefault(empty, []).append({f"p_{k}": v for k, v in row.items() if k not in empty})
+    for empty, group in groups.items():
+        values: dict[str, Any] = {name: null() for name in empty}
+        values.update({k[2:]: bindparam(k) for k in group[0] if k != "p_id"})
+        statement = update(table).where(table.c.id == bindparam("p_id")).values(values)
+        session.execute(statement, group)
 
 
 def refresh_dataset(session: Session, dataset_id: int) -> None:
-    """Rebuild the dataset's version, columns, tags and incoming edges from the raw events.
+    """Rebuild one dataset (see :func:`refresh_datasets`)."""
+    refresh_datasets(session, [dataset_id])
 
-    The source is the latest COMPLETE run that wrote it. A dataset no run ever completed as an
-    output (an external extract) is described by the input facets of the latest COMPLETE run that
-    read it instead: columns and tags, but no version and no incoming edges. A dataset whose latest
-    output run dropped it (``lifecycleStateChange: DROP``) is marked dropped as of that run and
-    keeps the columns, tags and edges of the version it had, so lineage still shows where its
-    data came from.
-    """
-    dataset = session.scalars(
-        select(Dataset)
-        .where(Dataset.id == dataset_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    _clear(session, dataset_id)
-    ref = DatasetRef(dataset.namespace, dataset.name)
-    dropped, run, view = _output_version(session, dataset_id, ref)
-    produced = run is not None
-    if run is None and dropped is None:
-        run = _latest_complete(session, dataset_id, "input")
-        view = _view(session, run, ref, "input") if run is not None else None
-    if run is None and dropped is None:
-        _declare(dataset, None, ref)
-        dataset.version_run_id = dataset.version_time = None
-        _drop_orphans(session, dataset_id)
-        return
-    facets = view.facets if view is not None else {}
-    facts = dataset_facts(ref, facets)
-    _declare(dataset, facts, ref)
-    version = dropped or (run if produced else None)
-    dataset.version_run_id = version.run_id if version is not None else None
-    dataset.version_time = version.ended_at if version is not None else None
+
+def _locked(session: Session, ids: Sequence[int]) -> dict[int, DatasetRef]:
+    refs: dict[int, DatasetRef] = {}
+    for part in chunks(ids):
+        query = (
+            select(Dataset.id, Dataset.namespace, Dataset.name)
+            .where(Dataset.id.in_(part))
+            .order_by(Dataset.id)
+            .with_for_update()
+        )
+        refs.update({i: DatasetRef(ns, name) for i, ns, name in session.execute(query)})
+    return refs
+
+
+def _declared(
+    dataset_id: int,
+    ref: DatasetRef,
+    version: rebuild.Version | None,
+    run: Run | None,
+    dropped: Run | None,
+) -> dict[str, Any]:
+    facts = version.facts if version is not None else None
+    row: dict[str, Any] = {"id": dataset_id}
+    row.update({name: getattr(facts, name) if facts else None for name in _DECLARED_FIELDS})
+    if row["department"] is None:
+        row["department"] = department_of(ref.namespace)
+    produced = version is not None and version.run_id is not None
+    versioned = run if (dropped is not None or produced) else None
+    row["version_run_id"] = versioned.run_id if versioned is not None else None
+    row["version_time"] = versioned.ended_at if versioned is not None else None
     if dropped is not None:
-        dataset.lifecycle_state = DROP
-    own_columns = _write_columns(session, dataset_id, facets)
-    _write_tags(session, own_columns, facets)
-    if produced and run is not None:
-        _write_edges(session, dataset_id, run, view.inputs if view else [], facts, facets)
-    _drop_orphans(session, dataset_id)
+        row["lifecycle_state"] = DROP
+    return row
 
 
-def _output_version(
-    session: Session, dataset_id: int, ref: DatasetRef
-) -> tuple[Run | None, Run | None, DatasetView | None]:
-    """(the run that dropped it, the run of its last real version, that version's view).
+_Output = tuple[Run | None, Run | None, DatasetView | None]
+
+
+def _output_versions(
+    session: Session, refs: dict[int, DatasetRef], docs: RunDocuments
+) -> dict[int, _Output]:
+    """Per dataset: (the run that dropped it, the run of its last real version, that version's
+    view), reading the COMPLETE output runs newest first, one rank at a time for all datasets.
 
     With no drop, the first item is None; a dataset dropped with no earlier version is described
     by the dropping run's own facets.
     """
-    dropped: Run | None = None
-    for run in _complete_runs(session, dataset_id, "output"):
-        view = _view(session, run, ref, "output")
-        state = as_dict(view.facets.get("lifecycleStateChange")) if view else {}
-        if state.get("lifecycleStateChange") != DROP:
-            return dropped, run, view
-        if dropped is None:
-            dropped, first = run, view
-    return (dropped, None, first) if dropped is not None else (None, None, None)
+    result: dict[int, _Output] = {}
+    first: dict[int, tuple[Run, DatasetView | None]] = {}
+    pending = sorted(refs)
+    rank = 0
+    while pending:
+        rank += 1
+        runs = _latest(session, pending, "output", rank)
+        docs.prefetch(run.run_id for run in runs.values())
+        still: list[int] = []
+        for dataset_id in pending:
+            run = runs.get(dataset_id)
+            if run is None:
+                dropped = first.get(dataset_id)
+                result[dataset_id] = (dropped[0], None, dropped[1]) if dropped else (None,) * 3
+                continue
+            view = docs.view(run.run_id, refs[dataset_id], "output")
+            state = as_dict(view.facets.get("lifecycleStateChange")) if view else {}
+            if state.get("lifecycleStateChange") != DROP:
+                dropped = first.get(dataset_id)
+                result[dataset_id] = (dropped[0] if dropped else None, run, view)
+                continue
+            first.setdefault(dataset_id, (run, view))
+            still.append(dataset_id)
+        pending = still
+    return result
 
 
-def _view(session: Session, run: Run, ref: DatasetRef, role: Role) -> DatasetView | None:
-    raws = session.scalars(
-        select(Event.raw).where(Event.run_id == run.run_id).order_by(Event.event_time, Event.id)
-    )
-    return merge_datasets([json.loads(raw) for raw in raws], role).get(ref)
-
-
-def _complete_runs(session: Session, dataset_id: int, role: Role, page: int = 4) -> Iterator[Run]:
-    """COMPLETE runs that had the dataset in ``role``, newest first, read a few at a time."""
-    query = (
-        select(Run)
-        .join(RunDataset, RunDataset.run_id == Run.run_id)
-        .where(
-            RunDataset.dataset_id == dataset_id,
-            RunDataset.role == role,
-            Run.state == "COMPLETE",
+def _latest(session: Session, ids: Sequence[int], role: Role, rank: int) -> dict[int, Run]:
+    """The ``rank``-th newest COMPLETE run having each dataset in ``role`` (where there is one)."""
+    found: dict[int, Run] = {}
+    for part in chunks(ids):
+        ranked = (
+            select(
+                RunDataset.dataset_id,
+                RunDataset.run_id,
+                func.row_number()
+                .over(
+                    partition_by=RunDataset.dataset_id,
+                    order_by=(Run.ended_at.desc(), Run.run_id.desc()),
+                )
+                .label("rank"),
+            )
+            .join(Run, Run.run_id == RunDataset.run_id)
+            .where(
+                RunDataset.dataset_id.in_(part),
+                RunDataset.role == role,
+                Run.state == "COMPLETE",
+            )
+            .subquery()
         )
-        .order_by(Run.ended_at.desc(), Run.run_id.desc())
-    )
-    offset = 0
-    while runs := session.scalars(query.offset(offset).limit(page)).all():
-        yield from runs
-        offset += page
-
-
-def _latest_complete(session: Session, dataset_id: int, role: Role) -> Run | None:
-    return next(_complete_runs(session, dataset_id, role), None)
-
-
-def _clear(session: Session, dataset_id: int) -> None:
-    own = select(Column.id).where(Column.dataset_id == dataset_id).scalar_subquery()
-    options = {"synchronize_session": False}
-    session.execute(
-        delete(ColumnEdge).where(ColumnEdge.to_dataset_id == dataset_id), execution_options=options
-    )
-    session.execute(
-        delete(DatasetEdge).where(DatasetEdge.output_dataset_id == dataset_id),
-        execution_options=options,
-    )
-    session.execute(
-        delete(ColumnTag).where(ColumnTag.column_id.in_(own)), execution_options=options
-    )
-    session.execute(
-        update(Column).where(Column.dataset_id == dataset_id).values(position=None),
-        execution_options=options,
-    )
-
-
-def _drop_orphans(session: Session, dataset_id: int) -> None:
-    """Forget columns no version declares and no edge mentions (dropped or never completed)."""
-    used_from = select(ColumnEdge.id).where(ColumnEdge.from_column_id == Column.id).exists()
-    used_to = select(ColumnEdge.id).where(ColumnEdge.to_column_id == Column.id).exists()
-    session.execute(
-        delete(Column).where(
-            Column.dataset_id == dataset_id,
-            Column.position.is_(None),
-            ~used_from,
-            ~used_to,
-        ),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _declare(dataset: Dataset, facts: DatasetFacts | None, ref: DatasetRef) -> None:
-    for name in _DECLARED_FIELDS:
-        setattr(dataset, name, getattr(facts, name) if facts is not None else None)
-    if dataset.department is None:
-        dataset.department = department_of(ref.namespace)
-
-
-def _write_columns(session: Session, dataset_id: int, facets: dict[str, Any]) -> dict[str, int]:
-    fields = {f.name: f for f in schema_fields(facets)}
-    names = list(fields)
-    extras = [*column_tags(facets), *(f.target_field for f in column_lineage(facets))]
-    names.extend(n for n in dict.fromkeys(extras) if n is not None and n not in fields)
-    rows = [
-        {
-            "dataset_id": dataset_id,
-            "name": name,
-            "type": fields[name].type if name in fields else None,
-            "description": fields[name].description if name in fields else None,
-            "position": position,
-        }
-        for position, name in enumerate(names)
-    ]
-    upsert(session, Column, rows, ["dataset_id", "name"], ["type", "description", "position"])
-    found = ensure_columns(session, [(dataset_id, name) for name in names])
-    return {name: found[(dataset_id, name)] for name in names}
-
-
-def _write_tags(session: Session, columns: dict[str, int], facets: dict[str, Any]) -> None:
-    rows = [
-        {
-            "column_id": columns[column],
-            "tag": fact.tag,
-            "value": fact.value,
-            "identifiability": fact.identifiability,
-            "attributions": fact.attributions,
-        }
-        for column, tags in column_tags(facets).items()
-        for fact in tags.values()
-    ]
-    if rows:
-        session.execute(insert(ColumnTag), rows)
-
-
-def _write_edges(
-    session: Session,
-    dataset_id: int,
-    run: Run,
-    inputs: list[DatasetRef],
-    facts: DatasetFacts,
-    facets: dict[str, Any],
-) -> None:
-    lineage = column_lineage(facets)
-    sources = list(dict.fromkeys([*inputs, *(f.source for f in lineage)]))
-    ids = ensure_datasets(session, sources)
-    edge = {"job_id": run.job_id, "run_id": run.run_id}
-    dataset_rows = [
-        {
-            **edge,
-            "input_dataset_id": ids[source],
-            "output_dataset_id": dataset_id,
-            "agreement_id": facts.agreement_id,
-            "purpose": facts.purpose,
-        }
-        for source in sources
-    ]
-    if dataset_rows:
-        session.execute(insert(DatasetEdge), dataset_rows)
-    wanted = [(ids[f.source], f.source_field) for f in lineage]
-    wanted += [(dataset_id, f.target_field) for f in lineage if f.target_field is not None]
-    columns = ensure_columns(session, wanted)
-    column_rows = [
-        {
-            **edge,
-            "from_column_id": columns[(ids[f.source], f.source_field)],
-            "to_dataset_id": dataset_id,
-            "to_column_id": columns[(dataset_id, f.target_field)] if f.target_field else None,
-            "type": f.type,
-            "subtype": f.subtype,
-            "masking": f.masking,
-            "description": f.description,
-        }
-        for f in lineage
-    ]
-    if column_rows:
-        session.execute(insert(ColumnEdge), column_rows)
+        query = (
+            select(ranked.c.dataset_id, Run)
+            .join(Run, Run.run_id == ranked.c.run_id)
+            .where(ranked.c.rank == rank)
+        )
+        found.update({dataset_id: run for dataset_id, run in session.execute(query)})
+    return found

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -202,12 +203,24 @@ class ColumnEdge(Base):
     __tablename__ = "column_edges"
     __table_args__ = (
         Index("ix_column_edges_to_dataset_id_to_column_id", "to_dataset_id", "to_column_id"),
+        Index(
+            "ix_column_edges_into_column",
+            "to_column_id",
+            sqlite_where=text("to_column_id IS NOT NULL"),
+            postgresql_where=text("to_column_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_column_edges_into_dataset",
+            "to_dataset_id",
+            sqlite_where=text("to_column_id IS NULL"),
+            postgresql_where=text("to_column_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     from_column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), index=True)
     to_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
-    to_column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id"), index=True)
+    to_column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id"))
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
     type: Mapped[str | None] = mapped_column(String(16))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -23,10 +23,15 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 
 def dialect_insert(session: Session, model: type[DeclarativeBase]) -> Any:
-    """The backend's ``INSERT`` construct, which knows ``ON CONFLICT``."""
+    """The backend's ``INSERT`` construct, which knows ``ON CONFLICT``.
+
+    It is built on the model's table: a Core insert sends every row of a batch in multi-row
+    statements, where the ORM's bulk insert would group rows by which values are None.
+    """
+    table = cast(Table, model.__table__)
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def insert_ignore(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,9 +20,9 @@ from lineage.store import migrate, outbox
 from lineage.store.audit import audit_records, check_filters
 from lineage.store.connect import create_store_engine, mask_url, wrap_error
 from lineage.store.errors import URL_VARIABLE, StoreError, UnknownNameError
-from lineage.store.ingest import write_event
+from lineage.store.ingest import write_events
 from lineage.store.outbox import OpenRun, PendingEvent, PublicationRecord, PublicationState
-from lineage.store.parse import parse_event
+from lineage.store.parse import ParsedEvent, parse_event
 from lineage.store.queries import (
     column_records,
     dataset_record,
@@ -43,6 +44,7 @@ from lineage.store.trace import trace_columns, trace_datasets
 
 WRITE_ATTEMPTS: Final = 3
 OPEN_ATTEMPTS: Final = 5
+BATCH_SIZE: Final = 500
 _CONFLICT_SQLSTATES = ("40001", "40P01")
 
 
@@ -107,12 +109,33 @@ class LineageStore:
         not a RunEvent, and :class:`StoreError` when the database fails (``transient`` tells a
         delivery loop whether to retry later).
         """
-        parsed = parse_event(event)
+        return self._write([parse_event(event)])[0]
+
+    def ingest_many(
+        self, events: Iterable[dict[str, Any] | str], batch_size: int = BATCH_SIZE
+    ) -> int:
+        """Ingest events in order, ``batch_size`` to a transaction; the number that were new.
+
+        The result is the same as ingesting them one by one with :meth:`ingest`, only faster: a
+        batch is parsed, written with multi-row statements, and each dataset it touches is
+        rebuilt once. A batch is parsed before any of it is written, so an invalid event raises
+        :class:`~lineage.store.errors.InvalidEventError` with nothing of its batch stored (the
+        batches before it are).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        new = 0
+        iterator = iter(events)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            new += sum(self._write([parse_event(event) for event in batch]))
+        return new
+
+    def _write(self, parsed: list[ParsedEvent]) -> list[bool]:
         attempt = 1
         while True:
             try:
                 with self._session("write to") as session, session.begin():
-                    return write_event(session, parsed)
+                    return write_events(session, parsed)
             except StoreError as exc:
                 if attempt >= WRITE_ATTEMPTS or not _is_conflict(exc):
                     raise
@@ -176,10 +199,6 @@ class LineageStore:
             outbox.mark_delivery(
                 session, event_id, transport, delivered=delivered, error=error, rejected=rejected
             )
-
-    def ingest_many(self, events: Iterable[dict[str, Any] | str]) -> int:
-        """Ingest events one transaction each, in order; the number that were new."""
-        return sum(1 for event in events if self.ingest(event))
 
     def events(self, run_id: str | None = None) -> list[str]:
         """Raw events in event-time order, all or those of an OpenLineage or Dagster run id."""

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from lineage.store.models import Column, ColumnEdge, Dataset, DatasetEdge, Job
 from lineage.store.queries import tags_for_columns, tags_for_datasets
 from lineage.store.records import Direction, Hop, TagRecord, Transformation
-from lineage.store.sql import chunks
+from lineage.store.sql import CHUNK, chunks
 
 _From, _To = aliased(Dataset), aliased(Dataset)
 _FromColumn, _ToColumn = aliased(Column), aliased(Column)
@@ -36,6 +47,12 @@ class _Edge:
     agreement_id: str | None
     purpose: str | None
     transformations: list[Transformation]
+
+
+def _match(column: Any, ids: BindParameter[Any]) -> ColumnElement[bool]:
+    if ids.expanding:
+        return cast("ColumnElement[bool]", column.in_(ids))
+    return cast("ColumnElement[bool]", column == any_(ids))
 
 
 def _column_query() -> Select[*tuple[Any, ...]]:
@@ -77,19 +94,50 @@ def _column_query() -> Select[*tuple[Any, ...]]:
     )
 
 
+def _ids(name: str) -> BindParameter[Any]:
+    return bindparam(name, expanding=True)
+
+
+def _array(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=postgresql.ARRAY(BigInteger))
+
+
+# Built once, so a level costs its lookup, not composing and keying a statement. Upstream, the
+# edges into the frontier's columns and into its whole datasets come back in one statement, each
+# half matching a partial index. PostgreSQL gets arrays: a constant text the server prepares once.
+_STATEMENTS = {
+    (dialect, direction): _column_query().where(criterion)
+    for dialect, ids in (("sqlite", _ids), ("postgresql", _array))
+    for direction, criterion in (
+        ("downstream", _match(ColumnEdge.from_column_id, ids("columns"))),
+        ("upstream", _match(ColumnEdge.to_column_id, ids("columns"))),
+        (
+            "both",
+            or_(
+                _match(ColumnEdge.to_column_id, ids("columns")),
+                and_(
+                    _match(ColumnEdge.to_dataset_id, ids("datasets")),
+                    ColumnEdge.to_column_id.is_(None),
+                ),
+            ),
+        ),
+    )
+}
+
+
 def _column_level(
     session: Session, frontier: Sequence[int], datasets: Sequence[int], direction: Direction
 ) -> list[Any]:
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    size = max(len(frontier), len(datasets), 1) if dialect == "postgresql" else CHUNK
     rows: list[Any] = []
-    for part in chunks(frontier):
-        if direction == "downstream":
-            criterion = ColumnEdge.from_column_id.in_(part)
+    for start in range(0, max(len(frontier), len(datasets)), size):
+        columns, ids = list(frontier[start : start + size]), list(datasets[start : start + size])
+        if ids:
+            params = {"columns": columns, "datasets": ids}
+            rows += session.execute(_STATEMENTS[dialect, "both"], params).all()
         else:
-            criterion = ColumnEdge.to_column_id.in_(part)
-        rows += session.execute(_column_query().where(criterion)).all()
-    for part in chunks(datasets):
-        whole = and_(ColumnEdge.to_dataset_id.in_(part), ColumnEdge.to_column_id.is_(None))
-        rows += session.execute(_column_query().where(whole)).all()
+            rows += session.execute(_STATEMENTS[dialect, direction], {"columns": columns}).all()
     return rows
 
 

@@ -1,0 +1,159 @@
+"""Rewriting the indexed graph of many datasets at once: a few statements a batch, not a dataset.
+
+:mod:`lineage.store.derive` decides what each dataset's version says (a :class:`Version`); this
+module clears the datasets' columns, tags and incoming edges and writes them again, each table in
+one multi-row statement (split only to respect the backends' parameter limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from lineage.store.facts import DatasetFacts, column_lineage, column_tags, schema_fields
+from lineage.store.models import Column, ColumnEdge, ColumnTag, DatasetEdge
+from lineage.store.parse import DatasetRef
+from lineage.store.sql import chunks, ensure_columns, ensure_datasets, upsert
+
+_QUIET = {"synchronize_session": False}
+
+
+@dataclass
+class Version:
+    """What one dataset's rebuild writes: its facets, and for a produced version its edges."""
+
+    dataset_id: int
+    facets: dict[str, Any] = field(default_factory=dict)
+    facts: DatasetFacts | None = None
+    job_id: int | None = None
+    run_id: str | None = None
+    inputs: list[DatasetRef] = field(default_factory=list)
+
+
+def clear(session: Session, dataset_ids: Sequence[int]) -> None:
+    """Forget the datasets' incoming edges and tags, and unposition their columns."""
+    for part in chunks(dataset_ids):
+        own = select(Column.id).where(Column.dataset_id.in_(part)).scalar_subquery()
+        session.execute(
+            delete(ColumnEdge).where(ColumnEdge.to_dataset_id.in_(part)), execution_options=_QUIET
+        )
+        session.execute(
+            delete(DatasetEdge).where(DatasetEdge.output_dataset_id.in_(part)),
+            execution_options=_QUIET,
+        )
+        session.execute(
+            delete(ColumnTag).where(ColumnTag.column_id.in_(own)), execution_options=_QUIET
+        )
+        session.execute(
+            update(Column).where(Column.dataset_id.in_(part)).values(position=None),
+            execution_options=_QUIET,
+        )
+
+
+def write(session: Session, versions: Sequence[Version]) -> None:
+    """Write the columns and tags of every version, then the edges of the produced ones."""
+    own = _write_columns(session, versions)
+    tag_rows = [
+        {
+            "column_id": own[(v.dataset_id, column)],
+            "tag": fact.tag,
+            "value": fact.value,
+            "identifiability": fact.identifiability,
+            "attributions": fact.attributions,
+        }
+        for v in versions
+        for column, tags in column_tags(v.facets).items()
+        for fact in tags.values()
+    ]
+    _insert(session, ColumnTag, tag_rows)
+    _write_edges(session, [v for v in versions if v.run_id is not None])
+
+
+def drop_orphans(session: Session, dataset_ids: Sequence[int]) -> None:
+    """Forget columns no version declares and no edge mentions (dropped or never completed)."""
+    used_from = select(ColumnEdge.id).where(ColumnEdge.from_column_id == Column.id).exists()
+    used_to = select(ColumnEdge.id).where(ColumnEdge.to_column_id == Column.id).exists()
+    for part in chunks(dataset_ids):
+        session.execute(
+            delete(Column).where(
+                Column.dataset_id.in_(part), Column.position.is_(None), ~used_from, ~used_to
+            ),
+            execution_options=_QUIET,
+        )
+
+
+def _write_columns(session: Session, versions: Sequence[Version]) -> dict[tuple[int, str], int]:
+    rows: list[dict[str, Any]] = []
+    for v in versions:
+        fields = {f.name: f for f in schema_fields(v.facets)}
+        names = list(fields)
+        extras = [*column_tags(v.facets), *(f.target_field for f in column_lineage(v.facets))]
+        names.extend(n for n in dict.fromkeys(extras) if n is not None and n not in fields)
+        rows.extend(
+            {
+                "dataset_id": v.dataset_id,
+                "name": name,
+                "type": fields[name].type if name in fields else None,
+                "description": fields[name].description if name in fields else None,
+                "position": position,
+            }
+            for position, name in enumerate(names)
+        )
+    upsert(session, Column, rows, ["dataset_id", "name"], ["type", "description", "position"])
+    return ensure_columns(session, [(r["dataset_id"], r["name"]) for r in rows])
+
+
+def _write_edges(session: Session, versions: Sequence[Version]) -> None:
+    lineages = {v.dataset_id: column_lineage(v.facets) for v in versions}
+    sources = {
+        v.dataset_id: list(dict.fromkeys([*v.inputs, *(f.source for f in lineages[v.dataset_id])]))
+        for v in versions
+    }
+    ids = ensure_datasets(session, [s for found in sources.values() for s in found])
+    dataset_rows: list[dict[str, Any]] = []
+    wanted: list[tuple[int, str]] = []
+    for v in versions:
+        facts = v.facts
+        dataset_rows.extend(
+            {
+                "job_id": v.job_id,
+                "run_id": v.run_id,
+                "input_dataset_id": ids[source],
+                "output_dataset_id": v.dataset_id,
+                "agreement_id": facts.agreement_id if facts else None,
+                "purpose": facts.purpose if facts else None,
+            }
+            for source in sources[v.dataset_id]
+        )
+        for f in lineages[v.dataset_id]:
+            wanted.append((ids[f.source], f.source_field))
+            if f.target_field is not None:
+                wanted.append((v.dataset_id, f.target_field))
+    _insert(session, DatasetEdge, dataset_rows)
+    columns = ensure_columns(session, wanted)
+    column_rows = [
+        {
+            "job_id": v.job_id,
+            "run_id": v.run_id,
+            "from_column_id": columns[(ids[f.source], f.source_field)],
+            "to_dataset_id": v.dataset_id,
+            "to_column_id": columns[(v.dataset_id, f.target_field)] if f.target_field else None,
+            "type": f.type,
+            "subtype": f.subtype,
+            "masking": f.masking,
+            "description": f.description,
+        }
+        for v in versions
+        for f in lineages[v.dataset_id]
+    ]
+    _insert(session, ColumnEdge, column_rows)
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    statement = insert(model.__table__)  # Core: no ORM bookkeeping for rows never loaded
+    for part in chunks(rows):
+        session.execute(statement, list(part))
