@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.demo import identifiers as ids
 from pipelines.extracts import write_extract
@@ -145,6 +147,7 @@ BENEFITS = {
 
 
 OPT_OUT_SHARE = 0.05
+MAX_PEOPLE = ids.CAPACITY
 
 
 @dataclass(frozen=True)
@@ -156,34 +159,45 @@ class Population:
 
 
 def population(n: int, seed: int, reference_date: dt.date) -> Population:
-    """``n`` synthetic people in households, with identifiers and demographics."""
+    """``n`` synthetic people in households, with identifiers and demographics.
+
+    Raises ValueError beyond :data:`MAX_PEOPLE` (8 million), the fake identifiers' capacity.
+    """
+    if not 1 <= n <= MAX_PEOPLE:
+        raise ValueError(
+            f"the demo population must be between 1 and {MAX_PEOPLE:,} people, not {n:,}: "
+            "beyond that the never-issued identifier ranges it draws from run out"
+        )
     rng = np.random.default_rng(seed)
-    sex = rng.choice(["F", "M", "U"], size=n, p=[0.505, 0.49, 0.005])
-    first = [
-        FIRST_F[rng.integers(len(FIRST_F))] if s == "F" else FIRST_M[rng.integers(len(FIRST_M))]
-        for s in sex
-    ]
+    sex = rng.choice(3, size=n, p=[0.505, 0.49, 0.005])
+    first = np.where(
+        sex == 0,
+        rng.integers(len(FIRST_F), size=n),
+        len(FIRST_F) + rng.integers(len(FIRST_M), size=n),
+    )
+    surname = rng.integers(len(SURNAMES), size=n)
     ages = np.clip(rng.gamma(4.2, 10.5, size=n), 0, 102).astype(int)
-    born = [
-        reference_date - dt.timedelta(days=int(a * 365.25 + rng.integers(0, 365))) for a in ages
-    ]
+    days_old = (ages * 365.25 + rng.integers(0, 365, size=n)).astype(np.int64)
     n_households = max(1, n * 10 // 23)
     household = rng.integers(0, n_households, size=n)
     district = rng.choice(ids.DISTRICTS, size=n_households, p=_weights(len(ids.DISTRICTS), rng))
-    house_postcode = [ids.postcode(rng, d) for d in district]
-    house_uprn = ids.uprns(rng, n_households)
+    house_postcode = pa.array(ids.postcodes(rng, district))
+    house_uprn = pa.array(ids.uprns(rng, n_households))
+    name = pc.binary_join_element_wise(
+        _pick(FIRST_F + FIRST_M, first), _pick(SURNAMES, surname), " "
+    )
     people = pd.DataFrame(
         {
-            "nhs_number": ids.nhs_numbers(rng, n),
-            "ni_number": ids.ni_numbers(rng, n),
-            "name": [f"{f} {SURNAMES[rng.integers(len(SURNAMES))]}" for f in first],
-            "sex": sex,
-            "date_of_birth": pd.to_datetime(born),
+            "nhs_number": _text(ids.nhs_number_array(rng, n)),
+            "ni_number": _text(ids.ni_number_array(rng, n)),
+            "name": _text(name),
+            "sex": _text(_pick(["F", "M", "U"], sex)),
+            "date_of_birth": pd.to_datetime(np.datetime64(reference_date, "D") - days_old),
             "age": ages,
             "household": household,
-            "uprn": [house_uprn[h] for h in household],
-            "postcode": [house_postcode[h] for h in household],
-            "ethnicity": rng.choice(ETHNICITY[0], size=n, p=ETHNICITY[1]),
+            "uprn": _text(pc.take(house_uprn, household)),
+            "postcode": _text(pc.take(house_postcode, household)),
+            "ethnicity": _text(rng.choice(ETHNICITY[0], size=n, p=ETHNICITY[1])),
         }
     )
     return Population(people, reference_date)
@@ -194,20 +208,64 @@ def _weights(k: int, rng: np.random.Generator) -> np.ndarray:
     return w / float(w.sum())
 
 
+def _pick(values: list[str], index: np.ndarray) -> pa.Array:
+    """``values[i]`` for each ``i`` of ``index``, as an Arrow string array."""
+    return pc.take(pa.array(values), index)
+
+
+def _text(values: np.ndarray | pa.Array) -> pd.Series:
+    """Strings as a pandas text column, through Arrow (much faster than from numpy)."""
+    return pd.Series(values if isinstance(values, pa.Array) else pa.array(values), dtype="str")
+
+
+def _ids(prefix: str, start: int, n: int) -> pd.Series:
+    """``prefix`` followed by ``start``, ``start + 1`` ... (``n`` record identifiers)."""
+    return _text(np.char.add(prefix, np.arange(start, start + n).astype(str)))
+
+
+def _days_alive(pop: Population, born: pd.Series) -> np.ndarray:
+    """Whole days from each birth to the reference date."""
+    alive: np.ndarray = (pd.Timestamp(pop.reference_date) - born).dt.days.to_numpy()
+    return alive
+
+
+def _days_back(
+    rng: np.random.Generator, low: int, high: int, latest: np.ndarray
+) -> pd.TimedeltaIndex:
+    """Days before the reference date, uniform in [low, high) but at most ``latest`` each.
+
+    ``latest`` is how many days ago the earliest allowed date was (a birth, or a birthday), so no
+    date drawn falls before it.
+    """
+    hi = np.minimum(high, np.maximum(latest, 0) + 1)
+    lo = np.minimum(low, hi - 1)
+    return pd.to_timedelta(rng.integers(lo, hi), unit="D")
+
+
+def _household_heads(pop: Population) -> pd.Index:
+    """The row of each household's first adult, in population order."""
+    p = pop.people
+    adult = p["age"].to_numpy() >= 18
+    first = ~pd.Series(p["household"].to_numpy()[adult]).duplicated().to_numpy()
+    heads: pd.Index = p.index[adult][first]
+    return heads
+
+
 def inpatient_episodes(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
-    """Hospital spells in the last 18 months, more for older people."""
+    """Hospital spells in the last 18 months (none before birth), more for older people."""
     p = pop.people
     rate = np.where(p["age"] >= 75, 0.9, np.where(p["age"] >= 65, 0.5, 0.18))
     counts = rng.poisson(rate * 1.5)
-    rows = p.loc[p.index.repeat(counts)].reset_index(drop=True)
+    used = ["nhs_number", "name", "date_of_birth", "sex", "postcode", "age"]
+    rows = p[used].loc[p.index.repeat(counts)].reset_index(drop=True)
     n = len(rows)
     ref = pd.Timestamp(pop.reference_date)
-    admitted = ref - pd.to_timedelta(rng.integers(0, 548, size=n), unit="D")
+    admitted = ref - _days_back(rng, 0, 548, _days_alive(pop, rows["date_of_birth"]))
     stay = pd.to_timedelta(rng.geometric(0.18, size=n), unit="D")
     needs_care = rng.random(n) < np.where(rows["age"] >= 65, 0.25, 0.04)
     return pd.DataFrame(
         {
-            "episode_id": [f"SP{100000 + i}" for i in range(n)],
+            "episode_id": _ids("SP", 100000, n),
             "nhs_number": rows["nhs_number"],
             "patient_name": rows["name"],
             "date_of_birth": rows["date_of_birth"],
@@ -215,8 +273,8 @@ def inpatient_episodes(pop: Population, rng: np.random.Generator) -> pd.DataFram
             "postcode": rows["postcode"],
             "admission_date": admitted,
             "discharge_date": admitted + stay,
-            "specialty": rng.choice(SPECIALTIES, size=n),
-            "primary_diagnosis": rng.choice(ICD10, size=n),
+            "specialty": _text(rng.choice(SPECIALTIES, size=n)),
+            "primary_diagnosis": _text(rng.choice(ICD10, size=n)),
             "needs_social_care": needs_care,
         }
     )
@@ -230,26 +288,28 @@ def care_packages(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     )
     rows = p.loc[rng.random(len(p)) < rate].reset_index(drop=True)
     n = len(rows)
-    service = rng.choice(list(SERVICES), size=n, p=[0.45, 0.15, 0.1, 0.2, 0.1])
-    start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(
-        rng.integers(0, 3 * 365, size=n), unit="D"
+    kind = rng.choice(len(SERVICES), size=n, p=[0.45, 0.15, 0.1, 0.2, 0.1])
+    start = pd.Timestamp(pop.reference_date) - _days_back(
+        rng, 0, 3 * 365, _days_alive(pop, rows["date_of_birth"])
     )
     ended = rng.random(n) < 0.3
     end = (start + pd.to_timedelta(rng.integers(14, 400, size=n), unit="D")).where(ended)
     return pd.DataFrame(
         {
-            "package_id": [f"CP{200000 + i}" for i in range(n)],
+            "package_id": _ids("CP", 200000, n),
             "nhs_number": rows["nhs_number"],
             "person_name": rows["name"],
             "date_of_birth": rows["date_of_birth"],
             "sex": rows["sex"],
             "postcode": rows["postcode"],
             "ethnicity": rows["ethnicity"],
-            "primary_support_reason": rng.choice(
-                SUPPORT_REASONS, size=n, p=[0.5, 0.05, 0.15, 0.1, 0.12, 0.08]
+            "primary_support_reason": _text(
+                rng.choice(SUPPORT_REASONS, size=n, p=[0.5, 0.05, 0.15, 0.1, 0.12, 0.08])
             ),
-            "service_type": service,
-            "weekly_cost_gbp": np.round([SERVICES[s] * rng.uniform(0.6, 1.6) for s in service], 2),
+            "service_type": _text(np.asarray(list(SERVICES))[kind]),
+            "weekly_cost_gbp": np.round(
+                np.asarray(list(SERVICES.values()))[kind] * rng.uniform(0.6, 1.6, size=n), 2
+            ),
             "start_date": start,
             "end_date": end,
         }
@@ -257,20 +317,24 @@ def care_packages(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def tenancies(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
-    """Social-rented tenancies, one a household for about a third of households."""
-    heads = pop.people.loc[pop.people["age"] >= 18].drop_duplicates("household")
-    heads = heads.loc[rng.random(len(heads)) < 0.35].reset_index(drop=True)
+    """Social-rented tenancies, one a household for about a third of households.
+
+    A tenancy starts in the last 20 years, and not before the tenant's 16th birthday.
+    """
+    heads = _household_heads(pop)
+    heads = pop.people.loc[heads[rng.random(len(heads)) < 0.35]].reset_index(drop=True)
     size = pop.people.groupby("household").size()
     n = len(heads)
     in_arrears = rng.random(n) < 0.3
+    since_16 = _days_alive(pop, heads["date_of_birth"]) - int(16 * 365.25)
     return pd.DataFrame(
         {
-            "tenancy_id": [f"T{300000 + i}" for i in range(n)],
+            "tenancy_id": _ids("T", 300000, n),
             "uprn": heads["uprn"],
             "tenant_name": heads["name"],
             "postcode": heads["postcode"],
             "tenancy_start": pd.Timestamp(pop.reference_date)
-            - pd.to_timedelta(rng.integers(30, 20 * 365, size=n), unit="D"),
+            - _days_back(rng, 30, 20 * 365, since_16),
             "household_size": size.loc[heads["household"]].to_numpy(),
             "rent_arrears_gbp": np.where(
                 in_arrears, np.round(rng.exponential(700, size=n), 2), 0.0
@@ -281,37 +345,39 @@ def tenancies(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
 
 def benefit_claims(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     """Housing-related benefit claims by adults, about one household in four."""
-    adults = pop.people.loc[pop.people["age"] >= 18].drop_duplicates("household")
-    rows = adults.loc[rng.random(len(adults)) < 0.25].reset_index(drop=True)
+    adults = _household_heads(pop)
+    rows = pop.people.loc[adults[rng.random(len(adults)) < 0.25]].reset_index(drop=True)
     n = len(rows)
-    kind = rng.choice(list(BENEFITS), size=n, p=[0.55, 0.35, 0.1])
-    claim_start = pd.Timestamp(pop.reference_date) - pd.to_timedelta(
-        rng.integers(1, 6 * 365, size=n), unit="D"
+    kind = rng.choice(len(BENEFITS), size=n, p=[0.55, 0.35, 0.1])
+    claim_start = pd.Timestamp(pop.reference_date) - _days_back(
+        rng, 1, 6 * 365, _days_alive(pop, rows["date_of_birth"]) - 1
     )
     return pd.DataFrame(
         {
-            "claim_id": [f"HB{400000 + i}" for i in range(n)],
+            "claim_id": _ids("HB", 400000, n),
             "ni_number": rows["ni_number"],
             "claimant_name": rows["name"],
             "uprn": rows["uprn"],
             "date_of_birth": rows["date_of_birth"],
-            "benefit_type": kind,
-            "weekly_amount_gbp": np.round([BENEFITS[k] * rng.uniform(0.5, 1.8) for k in kind], 2),
+            "benefit_type": _text(np.asarray(list(BENEFITS))[kind]),
+            "weekly_amount_gbp": np.round(
+                np.asarray(list(BENEFITS.values()))[kind] * rng.uniform(0.5, 1.8, size=n), 2
+            ),
             "claim_start": claim_start,
         }
     )
 
 
 def national_data_opt_out(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
-    """About one person in twenty has opted out of research and planning use."""
+    """About one person in twenty has opted out of research and planning use (never before birth)."""
     rows = pop.people.loc[rng.random(len(pop.people)) < OPT_OUT_SHARE].reset_index(drop=True)
     n = len(rows)
     return pd.DataFrame(
         {
-            "opt_out_id": [f"OO{500000 + i}" for i in range(n)],
+            "opt_out_id": _ids("OO", 500000, n),
             "nhs_number": rows["nhs_number"],
             "recorded_on": pd.Timestamp(pop.reference_date)
-            - pd.to_timedelta(rng.integers(1, 5 * 365, size=n), unit="D"),
+            - _days_back(rng, 1, 5 * 365, _days_alive(pop, rows["date_of_birth"])),
         }
     )
 
