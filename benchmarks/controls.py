@@ -28,6 +28,7 @@ import pandas as pd
 
 from lineage.propagation import propagate
 from pipelines.demo import DEMO_ESTATE
+from pipelines.demo.generate import ETHNICITY, SERVICES, SUPPORT_REASONS
 from pipelines.estate import Estate, load_estate
 from pipelines.extracts import conform
 from pipelines.policy.disclosure_check import check_disclosure
@@ -63,12 +64,10 @@ def care_packages(rows: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd
             "date_of_birth": pd.Timestamp("1930-01-01")
             + pd.to_timedelta(rng.integers(0, 70 * 365, size=rows), unit="D"),
             "sex": rng.choice(["F", "M", "U"], size=rows, p=[0.505, 0.49, 0.005]),
-            "postcode": rng.choice(["NF1 1AA", "NF2 3BB", "NF3 5CC", "NF4 7DD"], size=rows),
-            "ethnicity": rng.choice(["A", "B", "C", "D", "E"], size=rows),
-            "primary_support_reason": rng.choice(
-                ["physical", "memory", "mental", "learning"], rows
-            ),
-            "service_type": rng.choice(["home_care", "residential", "day_care"], size=rows),
+            "postcode": rng.choice(["TT1 1AB", "TT2 3BD", "TT3 5DE", "TT4 7EF"], size=rows),
+            "ethnicity": rng.choice(ETHNICITY[0], size=rows, p=ETHNICITY[1]),
+            "primary_support_reason": rng.choice(SUPPORT_REASONS, size=rows),
+            "service_type": rng.choice(list(SERVICES), size=rows),
             "weekly_cost_gbp": np.round(rng.uniform(50, 1500, size=rows), 2),
             "start_date": start,
             "end_date": pd.NaT,

@@ -14,7 +14,7 @@ from great_expectations.expectations.metrics.map_metric_provider.column_map_metr
     ColumnMapMetricProvider,
 )
 
-from expectations.nhs import is_valid_nhs_number
+from expectations.nhs import valid_nhs_numbers
 
 NHS_METRIC = "column_values.valid_nhs_number"
 
@@ -26,7 +26,7 @@ class ColumnValuesValidNhsNumber(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return column.map(lambda value: isinstance(value, str) and is_valid_nhs_number(value))
+        return pd.Series(valid_nhs_numbers(column), index=column.index)
 
 
 class ExpectColumnValuesToBeValidNhsNumbers(ColumnMapExpectation):

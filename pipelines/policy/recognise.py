@@ -28,12 +28,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from expectations.nhs import is_valid_nhs_number
-from pipelines.policy.digests import DigestIndex
+from expectations.nhs import is_valid_nhs_number, valid_nhs_array
+from pipelines.policy.digests import DigestIndex, candidates
 
 MIN_KNOWN_LENGTH = 6
 _TEXT = "string[pyarrow]"
-_NHS_WEIGHTS = np.arange(10, 1, -1, dtype=np.int64)
 _NI_PREFIX_BANNED = ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ")
 _SEPARATORS = re.compile(r"[\s\-./]")
 # a single digest-like token (a pseudonym or hash): searched as a digest, not as text
@@ -83,17 +82,8 @@ class Scheme:
 
 
 def nhs_valid(values: pa.Array) -> pa.Array:
-    """Modulus-11 check of 10-digit strings, on the whole array (others: null)."""
-    text = pc.fill_null(values, "")
-    shaped = np.asarray(pc.match_substring_regex(text, r"^\d{10}$"), dtype=bool)
-    out = np.zeros(len(values), dtype=bool)
-    if shaped.any():
-        chosen = np.asarray(pc.filter(text, pa.array(shaped)).to_pylist(), dtype="S10")
-        digits = np.frombuffer(chosen.tobytes(), dtype=np.uint8).reshape(-1, 10) - ord("0")
-        check = 11 - (digits[:, :9].astype(np.int64) @ _NHS_WEIGHTS) % 11
-        check[check == 11] = 0
-        out[shaped] = (check != 10) & (check == digits[:, 9])
-    return pa.array(out)
+    """Modulus-11 check of 10-digit strings, on the whole array."""
+    return pa.array(valid_nhs_array(values))
 
 
 def _ni_valid(values: pa.Array) -> pa.Array:
@@ -213,9 +203,13 @@ class Known:
 
     def digested(self, values: pd.Series) -> np.ndarray:
         """Which values are an unkeyed digest (or a 16+ hex prefix of one) of a known identifier."""
+        out = np.zeros(len(values), dtype=bool)
         if not len(self):
-            return np.zeros(len(values), dtype=bool)
-        return self._digests.search(values)
+            return out
+        rows, hexes = candidates(values)
+        if len(rows):  # only then is every known identifier worth hashing
+            out[rows] = self._digests.lookup(hexes) >= 0
+        return out
 
 
 def _digest_inputs(known: Known) -> Iterable[str]:
