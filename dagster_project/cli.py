@@ -19,13 +19,15 @@ _EXTRACTS_HELP = (
 )
 
 
-def _positive(text: str) -> int:
+def _positive(text: str, most: int | None = None) -> int:
     try:
-        value = int(text)
+        value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    if most is not None and value > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most:,}")
     return value
 
 
@@ -140,11 +142,13 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "the audit trail with who launched it)",
     )
     demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
+    from pipelines.demo.generate import MAX_PEOPLE
+
     demo.add_argument(
         "--people",
-        type=_positive,
+        type=lambda text: _positive(text, MAX_PEOPLE),
         default=10_000,
-        help="size of the synthetic population (default 10,000)",
+        help=f"size of the synthetic population (default 10,000; at most {MAX_PEOPLE:,})",
     )
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     kinds = "; ".join(

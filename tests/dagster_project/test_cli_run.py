@@ -210,3 +210,11 @@ def test_a_halted_demo_exits_1_with_the_halt_message_and_no_traceback(tmp_path: 
         "discharge_notifications" in done.stdout
         and "not run: upstream inpatient_episodes" in done.stdout
     )
+
+
+@pytest.mark.parametrize("people", ["0", "9_000_000", "many"])
+def test_a_demo_size_out_of_range_exits_2_before_generating(tmp_path: Path, people: str) -> None:
+    done = tagtrail("demo", "--people", people, home=tmp_path / "home", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--people" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "home").exists()
