@@ -274,10 +274,25 @@ def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> F
 
 
 def _search(values: pd.Series, known: Known, chosen: tuple[Scheme, ...]) -> Found:
+    """The search on whole values. A single digest-like token (32+ hex characters, 22+ of
+    base64) is neither a scheme's identifier nor text holding one, so only the known-value and
+    digest searches look at it."""
     n = len(values)
-    known_hit = known.matches(values) if len(known) else np.zeros(n, dtype=bool)
-    shaped = {s.name: s.recognised(s.normalise(values)) for s in chosen}
-    embedded = _embedded(values, known, chosen)
+    arr = pa.array(_as_text(values), type=pa.string(), from_pandas=True)
+    tokens = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _TOKEN), False), dtype=bool)
+    rows = np.flatnonzero(~tokens)
+    plain = values.iloc[rows] if len(rows) < n else values
+
+    def widen(mask: np.ndarray) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        out[rows] = mask
+        return out
+
+    known_hit = widen(known.matches(plain)) if len(known) else np.zeros(n, dtype=bool)
+    if len(known.generic) and tokens.any():
+        known_hit[tokens] = _in(generic_normal(values.iloc[np.flatnonzero(tokens)]), known._generic)
+    shaped = {s.name: widen(s.recognised(s.normalise(plain))) for s in chosen}
+    embedded = widen(_embedded(plain, known, chosen))
     digest = known.digested(values)
     return Found(known_hit, shaped, embedded, digest)
 
