@@ -3,7 +3,9 @@
 No ``from __future__ import annotations`` here: Dagster inspects the real ``context`` annotation.
 """
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
+from types import CodeType
 from typing import Any
 
 import dagster as dg
@@ -35,10 +37,18 @@ def build_assets(estate: Estate, computed: Computed) -> list[dg.AssetsDefinition
     ``computed`` holds every column's privacy tags as derived by the propagation rules; they are
     what the lineage events carry.
     """
-    return [_dataset_asset(estate, name, computed) for name in estate.topological_datasets()]
+    condition = flow_condition()
+    return [
+        _dataset_asset(estate, name, computed, condition) for name in estate.topological_datasets()
+    ]
 
 
-def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDefinition:
+def _dataset_asset(
+    estate: Estate,
+    name: str,
+    computed: Computed,
+    condition: dg.AutomationCondition,  # type: ignore[type-arg]
+) -> dg.AssetsDefinition:
     ds = estate.datasets[name]
     owner = estate.dataset_owner[name]
     flow = estate.producer(name)
@@ -65,20 +75,10 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
         metadata=provenance,
         tags=tags,
         code_version=metadata.code_version(estate, name),
-        automation_condition=flow_condition() if flow else None,
+        automation_condition=condition if flow else None,
     )
     output = key.to_python_identifier()
 
-    # One spec with optional checks: a control that was never reached stays unreported and
-    # resolves to "skipped" instead of being reported as if it had run.
-    @dg.multi_asset(
-        name=output,
-        outs={output: dg.AssetOut.from_spec(spec, is_required=False)},
-        check_specs=check_specs,
-        ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in inputs},
-        can_subset=True,
-        required_resource_keys=RESOURCE_KEYS,
-    )
     def _asset(context: dg.AssetExecutionContext, **frames: pd.DataFrame) -> Iterator[Any]:
         _require_whole(context, key, check_specs)
         run = AssetRun(
@@ -137,7 +137,28 @@ def _dataset_asset(estate: Estate, name: str, computed: Computed) -> dg.AssetsDe
                     "FAIL", error_message="the step stopped before its output was stored"
                 )
 
-    return _asset
+    # Every asset's function has the same signature, which Dagster reads many times over.
+    _asset.__signature__ = _signature(_asset)  # type: ignore[attr-defined]
+    # One spec with optional checks: a control that was never reached stays unreported and
+    # resolves to "skipped" instead of being reported as if it had run.
+    return dg.multi_asset(
+        name=output,
+        outs={output: dg.AssetOut.from_spec(spec, is_required=False)},
+        check_specs=check_specs,
+        ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in inputs},
+        can_subset=True,
+        required_resource_keys=RESOURCE_KEYS,
+    )(_asset)
+
+
+_SIGNATURES: dict[CodeType, inspect.Signature] = {}
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The signature every function made from ``fn``'s code has, computed once."""
+    if fn.__code__ not in _SIGNATURES:
+        _SIGNATURES[fn.__code__] = inspect.signature(fn)
+    return _SIGNATURES[fn.__code__]
 
 
 def _require_whole(

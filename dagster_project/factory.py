@@ -17,7 +17,7 @@ from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
 from dagster_project.sensors import delivery_sensor, source_sensor
 from lineage.propagation import check_declared, propagate
-from pipelines.estate import Estate
+from pipelines.estate import Estate, young_collections_only
 from pipelines.yamlfile import DeclarationError
 
 ALL_FLOWS_JOB = "all_flows"
@@ -31,6 +31,11 @@ def build_definitions(
     One asset per dataset with its gate and controls; the ``all_flows`` job; the source sensor and
     the flows' automation; the daily ``agreement_review`` job and its schedule; default resources.
     """
+    with young_collections_only():
+        return _definitions(estate, resources or {})
+
+
+def _definitions(estate: Estate, resources: dict[str, object]) -> dg.Definitions:
     computed = propagate(estate)
     if problems := check_declared(estate, computed):
         raise DeclarationError(problems)
@@ -55,5 +60,5 @@ def build_definitions(
         jobs=[job, review_job],
         schedules=[agreement_schedule(review_job)],
         sensors=[automation_sensor(flows), source_sensor(estate), delivery_sensor()],
-        resources=defaults | (resources or {}),
+        resources=defaults | resources,
     )

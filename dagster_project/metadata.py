@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import warnings
@@ -13,11 +14,17 @@ import dagster as dg
 from pipelines.estate import Estate
 from pipelines.model import Dataset, Flow
 from pipelines.taxonomy import identifiability
+from pipelines.yamlfile import SourceFile
 
 
 def asset_key(estate: Estate, dataset: str) -> dg.AssetKey:
     """``<owner department>/<dataset>``."""
-    return dg.AssetKey([estate.dataset_owner[dataset], dataset])
+    return _key(estate.dataset_owner[dataset], dataset)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key(owner: str, dataset: str) -> dg.AssetKey:
+    return dg.AssetKey([owner, dataset])
 
 
 def column_schema(dataset: Dataset) -> dg.TableSchema:
@@ -47,10 +54,8 @@ def column_lineage(estate: Estate, flow: Flow) -> dg.TableColumnLineage:
             else [f"{d}.{c}" for d in flow.inputs for c in estate.datasets[d].column_names]
         )
         deps[col] = [
-            dg.TableColumnDep(
-                asset_key=asset_key(estate, ref.split(".")[0]), column_name=ref.split(".")[1]
-            )
-            for ref in refs
+            dg.TableColumnDep(asset_key=asset_key(estate, ds), column_name=c)
+            for ds, c in (ref.split(".", 1) for ref in refs)
         ]
     return dg.TableColumnLineage(deps_by_column=deps)
 
@@ -75,7 +80,7 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
     decl = estate.declared_in[f"dataset:{dataset_name}"]
     flow = estate.producer(dataset_name)
     meta: dict[str, Any] = {
-        "tagtrail/dataset_declaration": _relative(decl.path, estate.root),
+        "tagtrail/dataset_declaration": _relative(decl.file, estate),
         "tagtrail/dataset_declaration_sha256": decl.sha256,
         "tagtrail/identifiability": identifiability(dataset_tags(ds)).value,
         "tagtrail/privacy_tags": ", ".join(sorted(dataset_tags(ds))) or "none",
@@ -103,7 +108,7 @@ def provenance(estate: Estate, dataset_name: str) -> dict[str, Any]:
         "tagtrail/purpose": flow.purpose,
         "tagtrail/legal_basis": agr.legal_basis.summary() if agr else "none: no agreement",
         "tagtrail/retention": _retention(agr.retention) if agr else "none: no agreement",
-        "tagtrail/flow_declaration": _relative(flow_decl.path, estate.root),
+        "tagtrail/flow_declaration": _relative(flow_decl.file, estate),
         "tagtrail/flow_declaration_sha256": flow_decl.sha256,
         "tagtrail/transform": flow.transform,
         "dagster/column_lineage": column_lineage(estate, flow),
@@ -121,13 +126,13 @@ def code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetad
 def _code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMetadataValue:
     decl = estate.declared_in[f"dataset:{dataset_name}"]
     refs: list[dg.LocalFileCodeReference | dg.UrlCodeReference] = [
-        dg.LocalFileCodeReference(file_path=str(decl.path.resolve()), label="dataset declaration")
+        dg.LocalFileCodeReference(file_path=str(decl.file.resolved), label="dataset declaration")
     ]
     if flow := estate.producer(dataset_name):
         fn = estate.transforms[flow.name]
         refs.append(
             dg.LocalFileCodeReference(
-                file_path=str(estate.declared_in[f"flow:{flow.name}"].path.resolve()),
+                file_path=str(estate.declared_in[f"flow:{flow.name}"].file.resolved),
                 label="flow declaration",
             )
         )
@@ -135,7 +140,7 @@ def _code_references(estate: Estate, dataset_name: str) -> dg.CodeReferencesMeta
         if src:
             refs.append(
                 dg.LocalFileCodeReference(
-                    file_path=src, line_number=inspect.getsourcelines(fn)[1], label="transform"
+                    file_path=src, line_number=_first_line(fn), label="transform"
                 )
             )
     return dg.CodeReferencesMetadataValue(code_references=refs)
@@ -153,12 +158,17 @@ def code_version(estate: Estate, dataset_name: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _first_line(fn: Any) -> int:
+    """``inspect.getsourcelines(fn)[1]`` without tokenizing the function's body."""
+    return inspect.findsource(inspect.unwrap(fn))[1] + 1
+
+
 def _retention(r: Any) -> str:
     return f"{r.period}, then {r.disposal}"
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(file: SourceFile, estate: Estate) -> str:
     try:
-        return str(path.resolve().relative_to(root.resolve().parent))
+        return str(file.resolved.relative_to(estate.resolved_root.parent))
     except ValueError:
-        return str(path)
+        return str(file.path)

@@ -158,11 +158,11 @@ def check_declared(estate: Estate, computed: Mapping[tuple[str, str], ColumnTags
         flow = estate.producer(name)
         for i, col in enumerate(estate.datasets[name].columns):
             got = computed.get((name, col.name))
+            if got is not None and set(col.tags) == set(got.tags):
+                continue
             where = decl.file.where((*decl.loc, "columns", i, "tags"))
             if got is None:
                 problems.append(f"{where}: no tags were computed for {name}.{col.name}")
-                continue
-            if set(col.tags) == set(got.tags):
                 continue
             problems.append(f"{where}: {_mismatch(estate, flow, got, col.tags)}")
     return problems
