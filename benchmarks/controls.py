@@ -84,6 +84,21 @@ def care_packages(rows: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd
     return frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}), register
 
 
+KEY = "benchmark-key-not-secret-0123456789"
+
+
+def context(estate: Estate) -> TransformContext:
+    """What the flow's transform is given: the agreement's k, the flow's rule, a fixed key."""
+    flow = estate.flows[FLOW]
+    return TransformContext(
+        flow=FLOW,
+        as_of=AS_OF,
+        k_anonymity=estate.agreements[flow.agreement].disclosure.k_anonymity,
+        k_rule=flow.disclosure.k_anonymity if flow.disclosure else None,
+        _key=KEY.encode(),
+    )
+
+
 class Flow:
     """The demo flow, its transform and what the controls need, on a given extract."""
 
@@ -95,15 +110,8 @@ class Flow:
         self.inputs = {"care_packages": care, "national_data_opt_out": register}
         computed = propagate(estate)
         self.tags = {c: computed[(self.flow.output, c)].tags for c in self.dataset.column_names}
-        agreement = estate.agreements[self.flow.agreement]
-        self.agreement = agreement
-        self.ctx = TransformContext(
-            flow=FLOW,
-            as_of=AS_OF,
-            k_anonymity=agreement.disclosure.k_anonymity,
-            k_rule=self.flow.disclosure.k_anonymity if self.flow.disclosure else None,
-            _key=b"benchmark-key-not-secret-0123456789",
-        )
+        self.agreement = estate.agreements[self.flow.agreement]
+        self.ctx = context(estate)
 
     def bare(self, out: Path) -> None:
         """The transform and the write, nothing else."""

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from controls import AS_OF, FLOW, care_packages
+from controls import AS_OF, FLOW, KEY, care_packages, context
 from dagster import DagsterEventType, DagsterInstance
 
 from dagster_project.run import run_estate
@@ -33,7 +33,6 @@ from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import Estate, load_estate
 from pipelines.manifest import copy_estate
 from pipelines.store import dataset_path
-from pipelines.transform import TransformContext
 
 SOURCES = {"care_packages": "social_care", "national_data_opt_out": "health"}
 
@@ -83,14 +82,7 @@ def bare(estate: Estate, root: Path) -> float:
         d: pd.read_parquet(dataset_path(root / "home", estate.dataset_owner[d], d))
         for d in flow.transform_inputs
     }
-    ctx = TransformContext(
-        flow=FLOW,
-        as_of=AS_OF,
-        k_anonymity=estate.agreements[flow.agreement].disclosure.k_anonymity,
-        k_rule=flow.disclosure.k_anonymity if flow.disclosure else None,
-        _key=b"benchmark-key-not-secret-0123456789",
-    )
-    estate.transforms[FLOW](ctx, **inputs).to_parquet(root / "bare.parquet")
+    estate.transforms[FLOW](context(estate), **inputs).to_parquet(root / "bare.parquet")
     return time.perf_counter() - started
 
 
@@ -103,7 +95,7 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare": [], "governed": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        os.environ["TAGTRAIL_PSEUDONYM_KEY"] = "benchmark-key-not-secret-0123456789"
+        os.environ["TAGTRAIL_PSEUDONYM_KEY"] = KEY
         estate = prepare(root, args.rows)
         for _ in range(args.repeat):
             times["bare"].append(bare(estate, root))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -45,14 +45,14 @@ def weakenings(estate: Estate, revision: str = "HEAD") -> list[Weakening] | None
     top = _git(estate.root, "rev-parse", "--show-toplevel")
     if top is None:
         return None
-    old = _Committed(Path(top.strip()), revision)
-    found: list[Weakening] = []
     manifest = estate.root / MANIFEST
+    files = {d.file.path: d.file for d in estate.declared_in.values()}
+    old = _Committed(Path(top.strip()), revision, [manifest, *files])
+    found: list[Weakening] = []
     before = old.parse(manifest, Manifest)
     if before is not None and estate.manifest is not None:
         found += _manifest(read_yaml(manifest), before, estate.manifest)
     defaults = before.policy.disclosure if before is not None else Disclosure()
-    files = {d.file.path: d.file for d in estate.declared_in.values()}
     for path, src in sorted(files.items()):
         if path.parent.name == "flows":
             flow = old.parse(path, Flow)
@@ -66,21 +66,60 @@ def weakenings(estate: Estate, revision: str = "HEAD") -> list[Weakening] | None
 
 
 class _Committed:
-    def __init__(self, top: Path, revision: str) -> None:
-        self.top, self.revision = top, revision
+    """The committed text of the estate's files, read with one ``git cat-file --batch``."""
+
+    def __init__(self, top: Path, revision: str, paths: list[Path]) -> None:
+        self.top = top.resolve()
+        wanted: dict[str, Path] = {}
+        for path in paths:
+            try:
+                wanted[path.resolve().relative_to(self.top).as_posix()] = path
+            except ValueError:
+                continue
+        self.texts = dict(zip(wanted.values(), _cat(self.top, revision, list(wanted)), strict=True))
 
     def parse(self, path: Path, model: type[M]) -> M | None:
-        try:
-            rel = path.resolve().relative_to(self.top.resolve())
-        except ValueError:
-            return None
-        text = _git(self.top, "show", f"{self.revision}:{rel.as_posix()}")
+        text = self.texts.get(path)
         if text is None:
             return None
         try:
-            return model.model_validate(yaml.safe_load(text) or {})
+            return model.model_validate(yaml.load(text, Loader=_LOADER) or {})
         except (yaml.YAMLError, ValidationError):
             return None
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _cat(top: Path, revision: str, rels: list[str]) -> list[str | None]:
+    """Each file's text at ``revision`` (None where it is missing), in one git process."""
+    if not rels:
+        return []
+    request = "".join(f"{revision}:{rel}\n" for rel in rels).encode()
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=top,
+            input=request,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return [None] * len(rels)
+    out, at = done.stdout, 0
+    texts: list[str | None] = []
+    for _ in rels:
+        end = out.find(b"\n", at)
+        header = out[at:end].split()
+        if end < 0 or len(header) != 3 or header[1] != b"blob":
+            texts.append(None)
+            at = end + 1 if end >= 0 else len(out)
+            continue
+        size = int(header[2])
+        texts.append(out[end + 1 : end + 1 + size].decode("utf-8", errors="replace"))
+        at = end + 1 + size + 1
+    return texts
 
 
 def _git(cwd: Path, *args: str) -> str | None:
