@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         ("tags", "show each column's privacy tags and why it has them"),
         (
             "events",
-            "print the stored OpenLineage events as NDJSON; `events send` delivers those waiting",
+            "print the stored OpenLineage events as NDJSON; `events send` delivers those "
+            "waiting; `events import FILE` stores events from any producer",
         ),
         ("audit", "list audit records: launches, outcomes, failed controls, purges, opt-outs"),
     ):
@@ -81,8 +82,16 @@ def _events_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "action",
         nargs="?",
-        choices=["send"],
-        help="send: deliver every event waiting for the configured OpenLineage transport",
+        choices=["send", "import"],
+        help="send: deliver every event waiting for the configured OpenLineage transport; "
+        "import: store the events of FILE",
+    )
+    cmd.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="import: NDJSON, one OpenLineage run event a line (- for standard input)",
     )
     cmd.add_argument("--run", default=None, help="an OpenLineage run id or a Dagster run id")
     cmd.add_argument(

@@ -50,6 +50,10 @@ def events(args: argparse.Namespace) -> int:
     from lineage.delivery import deliver, transport_of
     from lineage.emit import configured_client
 
+    if args.action == "import":
+        return _import(args)
+    if args.file is not None:
+        raise UsageError(f"'{args.file}' is only for `tagtrail events import FILE`")
     with _open_store(args) as store:
         if args.action == "send":
             report = deliver(store, timeout_s=args.timeout)
@@ -66,6 +70,43 @@ def events(args: argparse.Namespace) -> int:
             raws = store.events(args.run)
         for raw in raws:
             sys.stdout.write(raw.rstrip("\n") + "\n")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Store the events of an NDJSON file, all or none of them: every line is checked first."""
+    from lineage.store import InvalidEventError, configured_url, open_store
+    from lineage.store.parse import parse_event
+
+    if args.file is None:
+        raise UsageError(
+            "`tagtrail events import` needs FILE: NDJSON, one OpenLineage run event a line "
+            "(- for standard input)"
+        )
+    name = "standard input" if str(args.file) == "-" else str(args.file)
+    try:
+        text = sys.stdin.read() if name == "standard input" else args.file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {name}: {exc}") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    problems = []
+    for n, line in lines:
+        try:
+            parse_event(line)
+        except InvalidEventError as exc:
+            problems.append(f"{name}, line {n}: {exc}")
+    if problems:
+        shown = "\n".join(problems[:20]) + (
+            f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        )
+        raise UsageError(
+            f"{len(problems)} line(s) are not OpenLineage run events; nothing was imported:\n{shown}"
+        )
+    home = (args.home or tagtrail_home()).resolve()
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # a first import may make the home
+    with open_store(args.store_url or configured_url(home)) as store:
+        new = store.ingest_many(line for _, line in lines)
+    print(f"{name}: {len(lines)} event(s) read, {new} new, {len(lines) - new} already stored")
     return 0
 
 

@@ -191,3 +191,36 @@ def test_cli_trace_tags_events(clean_home: tuple[Path, RunReport]) -> None:
     assert "care_packages" in unknown.stderr
     column = cli("trace", "care_packages.nhs_numbr")
     assert column.returncode == 2 and "nhs_number" in column.stderr
+
+
+def test_cli_events_import_stores_another_producers_events_all_or_none(
+    clean_home: tuple[Path, RunReport], tmp_path: Path
+) -> None:
+    home, _ = clean_home
+    with _store(home) as store:
+        raws = store.events()
+    exported = tmp_path / "events.ndjson"
+    exported.write_text("".join(r.rstrip("\n") + "\n" for r in raws))
+    fresh = tmp_path / "fresh"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "dagster_project.cli", "events", *args, "--home", str(fresh)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    broken = tmp_path / "broken.ndjson"
+    broken.write_text(exported.read_text() + '{"eventType": "COMPLETE"}\nnot json\n')
+    refused = cli("import", str(broken))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"line {len(raws) + 1}" in refused.stderr and f"line {len(raws) + 2}" in refused.stderr
+    assert not (fresh / "lineage.db").exists(), "nothing is imported from a file with a bad line"
+    first = cli("import", str(exported))
+    assert first.returncode == 0, first.stderr
+    assert f"{len(raws)} new" in first.stdout
+    again = cli("import", str(exported))
+    assert again.returncode == 0 and "0 new" in again.stdout
+    with _store(fresh) as store:
+        assert sorted(store.events()) == sorted(raws)
