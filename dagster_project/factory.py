@@ -17,7 +17,8 @@ from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
 from dagster_project.sensors import delivery_sensor, source_sensor
 from lineage.propagation import check_declared, propagate
-from pipelines.estate import Estate, young_collections_only
+from pipelines.estate import Estate
+from pipelines.heap import young_collections_only
 from pipelines.yamlfile import DeclarationError
 
 ALL_FLOWS_JOB = "all_flows"

@@ -8,11 +8,8 @@ Great Expectations suite, ``<suites>/<dataset>.json``, in the folder the manifes
 
 from __future__ import annotations
 
-import gc
 import graphlib
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from expectations import Suite
 from pipelines.crosscheck import CrossCheck, unknown
+from pipelines.heap import young_collections_only
 from pipelines.manifest import MANIFEST, Manifest, Source
 from pipelines.model import (
     Agreement,
@@ -141,35 +139,6 @@ def load_estate(root: Path, suites_dir: Path | None = None) -> Estate:
     if problems:
         raise DeclarationError(problems)
     return estate
-
-
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_oldest = 10
-
-
-@contextmanager
-def young_collections_only() -> Iterator[None]:
-    """Leave out CPython's automatic full collections while many long-lived objects are built.
-
-    A full collection scans the whole heap each time a quarter more objects have survived:
-    loading 1,000 flows and building their definitions would scan a million objects two or
-    three times. Young garbage is still collected; the next full collection runs when due after.
-    """
-    global _gc_users, _gc_oldest
-    with _gc_lock:
-        if _gc_users == 0:
-            young, middle, _gc_oldest = gc.get_threshold()
-            gc.set_threshold(young, middle, max(_gc_oldest, 1_000_000))
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                young, middle, _ = gc.get_threshold()
-                gc.set_threshold(young, middle, _gc_oldest)
 
 
 class _Loader:

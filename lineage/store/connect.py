@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from lineage.store import jsontext
 from lineage.store.errors import URL_VARIABLE, StoreError
 
 SUPPORTED = ("sqlite", "postgresql")
@@ -80,13 +81,16 @@ def create_store_engine(url: str) -> Engine:
         raise _terminal(masked, f"cannot create its directory ({exc})") from exc
 
 
+_JSON: dict[str, Any] = {"json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads}
+
+
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         # owner-only, like the datasets it describes (SQLite gives its -wal and -shm the same)
         os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **_JSON)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -105,7 +109,7 @@ def _postgres_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_SECONDS
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=True, **_JSON)
 
 
 def is_transient(exc: BaseException) -> bool:

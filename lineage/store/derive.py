@@ -82,7 +82,7 @@ def refresh_datasets(
         versions.append(version)
         declared.append(_declared(dataset_id, ref, version, dropped or run, dropped))
     _write_declared(session, declared)
-    rebuild.write(session, versions)
+    rebuild.write(session, ids, versions)
     rebuild.drop_orphans(session, ids)
 
 

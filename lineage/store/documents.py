@@ -4,7 +4,6 @@ older events of the same runs are read from the ``events`` table once and parsed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lineage.store import jsontext
 from lineage.store.models import Event
 from lineage.store.parse import DatasetRef, DatasetView, ParsedEvent, Role, merge_datasets
 from lineage.store.sql import chunks
@@ -49,7 +49,7 @@ class RunDocuments:
             raws = select(Event.id, Event.raw).where(Event.id.in_(ids))
             for event_id, raw in self._session.execute(raws):
                 run_id, at = missing[event_id]
-                entries[run_id].append((at, event_id, json.loads(raw)))
+                entries[run_id].append((at, event_id, jsontext.loads(raw)))
         for run_id, found in entries.items():
             found.sort(key=lambda entry: (entry[0], entry[1]))
             self._runs[run_id] = [document for _, _, document in found]

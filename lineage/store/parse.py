@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from lineage.store import jsontext
 from lineage.store.errors import InvalidEventError
 
 Role = Literal["input", "output"]
@@ -74,8 +75,7 @@ def as_str(value: Any) -> str | None:
 
 def canonical_hash(document: dict[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON: the same event in any formatting hashes the same."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(jsontext.canonical(document)).hexdigest()
 
 
 def parse_time(value: Any) -> datetime:
@@ -91,11 +91,12 @@ def parse_time(value: Any) -> datetime:
 
 def parse_event(event: dict[str, Any] | str) -> ParsedEvent:
     """Parse one RunEvent given as JSON text (kept byte for byte) or as a dict (serialised once)."""
+    canonical: bytes | None = None
     if isinstance(event, str):
         raw = event
         try:
-            document = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            document, canonical = jsontext.loads_canonical(raw)
+        except ValueError as exc:
             raise InvalidEventError(f"event is not valid JSON: {exc}") from exc
     elif isinstance(event, dict):
         document = event
@@ -115,7 +116,11 @@ def parse_event(event: dict[str, Any] | str) -> ParsedEvent:
     parent = as_dict(run_facets.get("parent"))
     return ParsedEvent(
         raw=raw,
-        content_hash=canonical_hash(document),
+        content_hash=(
+            hashlib.sha256(canonical).hexdigest()
+            if canonical is not None
+            else canonical_hash(document)
+        ),
         document=document,
         event_type=event_type,
         event_time=parse_time(document.get("eventTime")),

@@ -11,13 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lineage.store.facts import DatasetFacts, column_lineage, column_tags, schema_fields
-from lineage.store.models import Column, ColumnEdge, ColumnTag, DatasetEdge
+from lineage.store.columns import write_columns, write_tags
+from lineage.store.facts import (
+    DatasetFacts,
+    LineageFact,
+    TagFact,
+    column_lineage,
+    column_tags,
+    schema_fields,
+)
+from lineage.store.models import Column, ColumnEdge, DatasetEdge
 from lineage.store.parse import DatasetRef
-from lineage.store.sql import chunks, ensure_columns, ensure_datasets, upsert
+from lineage.store.sql import bulk_insert, chunks, ensure_columns, ensure_datasets
 
 _QUIET = {"synchronize_session": False}
 
@@ -35,9 +43,8 @@ class Version:
 
 
 def clear(session: Session, dataset_ids: Sequence[int]) -> None:
-    """Forget the datasets' incoming edges and tags, and unposition their columns."""
+    """Forget the datasets' incoming edges (their columns and tags are rewritten by difference)."""
     for part in chunks(dataset_ids):
-        own = select(Column.id).where(Column.dataset_id.in_(part)).scalar_subquery()
         session.execute(
             delete(ColumnEdge).where(ColumnEdge.to_dataset_id.in_(part)), execution_options=_QUIET
         )
@@ -45,18 +52,14 @@ def clear(session: Session, dataset_ids: Sequence[int]) -> None:
             delete(DatasetEdge).where(DatasetEdge.output_dataset_id.in_(part)),
             execution_options=_QUIET,
         )
-        session.execute(
-            delete(ColumnTag).where(ColumnTag.column_id.in_(own)), execution_options=_QUIET
-        )
-        session.execute(
-            update(Column).where(Column.dataset_id.in_(part)).values(position=None),
-            execution_options=_QUIET,
-        )
 
 
-def write(session: Session, versions: Sequence[Version]) -> None:
-    """Write the columns and tags of every version, then the edges of the produced ones."""
-    own = _write_columns(session, versions)
+def write(session: Session, dataset_ids: Sequence[int], versions: Sequence[Version]) -> None:
+    """Make the datasets' columns and tags those of their versions (none for a dataset without
+    one), then write the edges of the produced versions."""
+    tags = {v.dataset_id: column_tags(v.facets) for v in versions}
+    lineages = {v.dataset_id: column_lineage(v.facets) for v in versions}
+    own = _write_columns(session, dataset_ids, versions, tags, lineages)
     tag_rows = [
         {
             "column_id": own[(v.dataset_id, column)],
@@ -66,11 +69,11 @@ def write(session: Session, versions: Sequence[Version]) -> None:
             "attributions": fact.attributions,
         }
         for v in versions
-        for column, tags in column_tags(v.facets).items()
-        for fact in tags.values()
+        for column, found in tags[v.dataset_id].items()
+        for fact in found.values()
     ]
-    _insert(session, ColumnTag, tag_rows)
-    _write_edges(session, [v for v in versions if v.run_id is not None])
+    write_tags(session, dataset_ids, tag_rows)
+    _write_edges(session, [v for v in versions if v.run_id is not None], lineages)
 
 
 def drop_orphans(session: Session, dataset_ids: Sequence[int]) -> None:
@@ -86,12 +89,18 @@ def drop_orphans(session: Session, dataset_ids: Sequence[int]) -> None:
         )
 
 
-def _write_columns(session: Session, versions: Sequence[Version]) -> dict[tuple[int, str], int]:
+def _write_columns(
+    session: Session,
+    dataset_ids: Sequence[int],
+    versions: Sequence[Version],
+    tags: dict[int, dict[str, dict[str, TagFact]]],
+    lineages: dict[int, list[LineageFact]],
+) -> dict[tuple[int, str], int]:
     rows: list[dict[str, Any]] = []
     for v in versions:
         fields = {f.name: f for f in schema_fields(v.facets)}
         names = list(fields)
-        extras = [*column_tags(v.facets), *(f.target_field for f in column_lineage(v.facets))]
+        extras = [*tags[v.dataset_id], *(f.target_field for f in lineages[v.dataset_id])]
         names.extend(n for n in dict.fromkeys(extras) if n is not None and n not in fields)
         rows.extend(
             {
@@ -103,12 +112,12 @@ def _write_columns(session: Session, versions: Sequence[Version]) -> dict[tuple[
             }
             for position, name in enumerate(names)
         )
-    upsert(session, Column, rows, ["dataset_id", "name"], ["type", "description", "position"])
-    return ensure_columns(session, [(r["dataset_id"], r["name"]) for r in rows])
+    return write_columns(session, dataset_ids, rows)
 
 
-def _write_edges(session: Session, versions: Sequence[Version]) -> None:
-    lineages = {v.dataset_id: column_lineage(v.facets) for v in versions}
+def _write_edges(
+    session: Session, versions: Sequence[Version], lineages: dict[int, list[LineageFact]]
+) -> None:
     sources = {
         v.dataset_id: list(dict.fromkeys([*v.inputs, *(f.source for f in lineages[v.dataset_id])]))
         for v in versions
@@ -154,6 +163,4 @@ def _write_edges(session: Session, versions: Sequence[Version]) -> None:
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    statement = insert(model.__table__)  # Core: no ORM bookkeeping for rows never loaded
-    for part in chunks(rows):
-        session.execute(statement, list(part))
+    bulk_insert(session, model, rows)

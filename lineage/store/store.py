@@ -41,6 +41,7 @@ from lineage.store.records import (
     RunRecord,
 )
 from lineage.store.trace import trace_columns, trace_datasets
+from pipelines.heap import young_collections_only
 
 WRITE_ATTEMPTS: Final = 3
 OPEN_ATTEMPTS: Final = 5
@@ -126,8 +127,9 @@ class LineageStore:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         new = 0
         iterator = iter(events)
-        while batch := list(itertools.islice(iterator, batch_size)):
-            new += sum(self._write([parse_event(event) for event in batch]))
+        with young_collections_only():
+            while batch := list(itertools.islice(iterator, batch_size)):
+                new += sum(self._write([parse_event(event) for event in batch]))
         return new
 
     def _write(self, parsed: list[ParsedEvent]) -> list[bool]:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from pipelines.demo import DEMO_ESTATE
-from pipelines.estate import load_estate, young_collections_only
+from pipelines.estate import load_estate
+from pipelines.heap import young_collections_only
 from pipelines.yamlfile import DeclarationError, _load, _Unusual, fast_load, read_yaml
 
 DOCUMENTS = [
