@@ -212,9 +212,11 @@ def tagtrail_definitions(root: Path) -> dg.Definitions:
     """What ``tagtrail validate`` builds: the estate loaded, its definitions, their specs."""
     from dagster_project.factory import build_definitions
     from pipelines.estate import load_estate
+    from pipelines.heap import young_collections_only
 
-    defs = build_definitions(load_estate(root))
-    defs.resolve_all_asset_specs()
+    with young_collections_only():  # as tagtrail validate builds them
+        defs = build_definitions(load_estate(root))
+        defs.resolve_all_asset_specs()
     return defs
 
 

@@ -58,10 +58,12 @@ def validate(args: argparse.Namespace) -> int:
     estate = load_estate(estate_dir(args.estate))
     from dagster_project.factory import build_definitions
     from lineage.propagation import propagate
+    from pipelines.heap import young_collections_only
     from pipelines.policy.preview import preview
 
-    defs = build_definitions(estate)
-    defs.resolve_all_asset_specs()
+    with young_collections_only():
+        defs = build_definitions(estate)
+        defs.resolve_all_asset_specs()
     print(
         f"{estate.name}: {len(estate.departments)} departments, {len(estate.agreements)} "
         f"agreements, {len(estate.datasets)} datasets, {len(estate.flows)} flows: declarations "
