@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dagster_project import cli_report
 from dagster_project.cli_errors import EXIT_HALTED, EXIT_USAGE, UsageError
 from lineage.audit_kinds import AUDIT_KINDS
 from pipelines.yamlfile import DeclarationError
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
             _audit_options(cmd)
         else:
             _events_options(cmd)
+    cli_report.add_parser(sub, _HOME_HELP)
     return p
 
 
@@ -210,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tags": cli_lineage.tags,
         "events": cli_lineage.events,
         "audit": cli_lineage.audit,
+        "report": cli_report.report,
     }
     try:
         return commands[args.command](args)

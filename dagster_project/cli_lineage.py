@@ -11,7 +11,8 @@ from dagster_project.cli_errors import UsageError
 from pipelines.home import tagtrail_home
 
 
-def _open_store(args: argparse.Namespace) -> Any:
+def open_lineage_store(args: argparse.Namespace) -> Any:
+    """The store named by ``--store-url``, else by the home (``--home``); a clear error if none."""
     from lineage.store import configured_url, open_store
 
     home = (args.home or tagtrail_home()).resolve()
@@ -28,7 +29,7 @@ def trace(args: argparse.Namespace) -> int:
 
     dataset, _, column = args.target.partition(".")
     direction = args.direction or "downstream"
-    with _open_store(args) as store:
+    with open_lineage_store(args) as store:
         hops = store.trace(dataset, column or None, direction, args.depth)
     print(render_trace(args.target, direction, hops))
     return 0
@@ -37,7 +38,7 @@ def trace(args: argparse.Namespace) -> int:
 def tags(args: argparse.Namespace) -> int:
     from lineage.render import render_tags
 
-    with _open_store(args) as store:
+    with open_lineage_store(args) as store:
         columns = store.columns(args.dataset)  # an unknown name raises, with close matches
         record = store.dataset(args.dataset)
         assert record is not None
@@ -54,7 +55,7 @@ def events(args: argparse.Namespace) -> int:
         return _import(args)
     if args.file is not None:
         raise UsageError(f"'{args.file}' is only for `tagtrail events import FILE`")
-    with _open_store(args) as store:
+    with open_lineage_store(args) as store:
         if args.action == "send":
             report = deliver(store, timeout_s=args.timeout)
             if report is None:
@@ -116,7 +117,7 @@ _NO_TRANSPORT = (
 )
 
 
-def _moment(option: str, text: str | None) -> dt.datetime | None:
+def moment(option: str, text: str | None) -> dt.datetime | None:
     """``--since``/``--until``: a date is midnight UTC, a date-time without offset is UTC."""
     if text is None:
         return None
@@ -135,10 +136,10 @@ def audit(args: argparse.Namespace) -> int:
 
     from lineage.render import render_audit
 
-    since, until = _moment("--since", args.since), _moment("--until", args.until)
+    since, until = moment("--since", args.since), moment("--until", args.until)
     if since is not None and until is not None and since >= until:
         raise UsageError(f"--since {args.since} must be before --until {args.until}")
-    with _open_store(args) as store:
+    with open_lineage_store(args) as store:
         records = store.audit(
             dataset=args.dataset,
             department=args.department,
