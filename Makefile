@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TAGTRAIL_HOME ?= $(CURDIR)/.tagtrail
 export DAGSTER_HOME ?= $(TAGTRAIL_HOME)/dagster
 
-.PHONY: demo run test ui bench lint typecheck check-defs clean
+.PHONY: demo run serve test ui bench lint typecheck check-defs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tagtrail needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/tagtrail run $(ARGS)
+
+# The governance explorer and OpenLineage endpoint over the home's lineage store (after `make demo`).
+serve: $(STAMP)
+	$(BIN)/tagtrail serve $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

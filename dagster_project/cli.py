@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from dagster_project import cli_report
+from dagster_project import cli_report, cli_serve
 from dagster_project.cli_errors import EXIT_HALTED, EXIT_USAGE, UsageError
 from lineage.audit_kinds import AUDIT_KINDS
 from pipelines.yamlfile import DeclarationError
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         else:
             _events_options(cmd)
     cli_report.add_parser(sub, _HOME_HELP)
+    cli_serve.add_parser(sub, _HOME_HELP)
     return p
 
 
@@ -213,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "events": cli_lineage.events,
         "audit": cli_lineage.audit,
         "report": cli_report.report,
+        "serve": cli_serve.serve,
     }
     try:
         return commands[args.command](args)

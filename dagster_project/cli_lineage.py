@@ -11,17 +11,25 @@ from dagster_project.cli_errors import UsageError
 from pipelines.home import tagtrail_home
 
 
-def open_lineage_store(args: argparse.Namespace) -> Any:
-    """The store named by ``--store-url``, else by the home (``--home``); a clear error if none."""
-    from lineage.store import configured_url, open_store
+def lineage_store_url(args: argparse.Namespace) -> str:
+    """The URL of the store named by ``--store-url``, else by the home (``--home``); a clear
+    error if the home has none."""
+    from lineage.store import configured_url
 
     home = (args.home or tagtrail_home()).resolve()
-    url = args.store_url or configured_url(home)
+    url: str = args.store_url or configured_url(home)
     if url.startswith("sqlite:") and not (home / "lineage.db").exists() and not args.store_url:
         raise UsageError(
             f"no lineage store at {home / 'lineage.db'}; run `tagtrail demo` first or set TAGTRAIL_LINEAGE_URL"
         )
-    return open_store(url)
+    return url
+
+
+def open_lineage_store(args: argparse.Namespace) -> Any:
+    """The store :func:`lineage_store_url` names, opened."""
+    from lineage.store import open_store
+
+    return open_store(lineage_store_url(args))
 
 
 def trace(args: argparse.Namespace) -> int:

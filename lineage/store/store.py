@@ -20,6 +20,7 @@ from lineage.store import migrate, outbox
 from lineage.store.audit import audit_records, check_filters
 from lineage.store.connect import create_store_engine, mask_url, wrap_error
 from lineage.store.errors import URL_VARIABLE, StoreError, UnknownNameError
+from lineage.store.graph import GraphEdge, column_tags_by_dataset, graph_edges
 from lineage.store.ingest import write_events
 from lineage.store.outbox import OpenRun, PendingEvent, PublicationRecord, PublicationState
 from lineage.store.parse import ParsedEvent, parse_event
@@ -227,6 +228,16 @@ class LineageStore:
         """Every known dataset, by namespace and name."""
         with self._session("read from") as session:
             return dataset_records(session)
+
+    def graph(self) -> list[GraphEdge]:
+        """The dataset-level edges of every dataset's current version (``namespace/name``)."""
+        with self._session("read from") as session:
+            return graph_edges(session)
+
+    def column_tags(self) -> dict[str, frozenset[str]]:
+        """``namespace/name`` -> the tags its current columns carry (datasets with any)."""
+        with self._session("read from") as session:
+            return column_tags_by_dataset(session)
 
     def columns(self, dataset: str) -> list[ColumnRecord]:
         """The dataset's current columns with their tags and attributions."""
