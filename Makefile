@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TAGTRAIL_HOME ?= $(CURDIR)/.tagtrail
 export DAGSTER_HOME ?= $(TAGTRAIL_HOME)/dagster
 
-.PHONY: demo run serve test ui bench lint typecheck check-defs clean
+.PHONY: demo run serve assets test ui bench lint typecheck check-defs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tagtrail needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
@@ -23,11 +23,25 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/tagtrail run $(ARGS)
 
+# The explorer's browser libraries (cytoscape.js and its dagre layout), from the npm registry at the
+# versions package-lock.json pins, copied beside the page that loads them.
+FRONTEND := lineage/serve/frontend
+VENDOR := lineage/serve/static/vendor
+ASSETS := $(VENDOR)/.built
+$(ASSETS): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	command -v npm >/dev/null || { echo "the explorer's libraries need npm (Debian: apt-get install npm)"; exit 1; }
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp $(FRONTEND)/node_modules/cytoscape/dist/cytoscape.min.js $(FRONTEND)/node_modules/dagre/dist/dagre.min.js $(FRONTEND)/node_modules/cytoscape-dagre/cytoscape-dagre.js $(VENDOR)/
+	touch $@
+
+assets: $(ASSETS)
+
 # The governance explorer and OpenLineage endpoint over the home's lineage store (after `make demo`).
-serve: $(STAMP)
+serve: $(STAMP) $(ASSETS)
 	$(BIN)/tagtrail serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The home is prepared (and recovered) first, so `make ui` beside `make demo` never races it.

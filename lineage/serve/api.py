@@ -215,8 +215,16 @@ def lineage(request: Request) -> Response:
     return JSON({"graph": lineage_graph(store_of(request), node, _depth(request))})
 
 
+def audit_kinds(request: Request) -> Response:
+    """The kinds of audit record there are."""
+    from lineage.audit_kinds import AUDIT_KINDS
+
+    return JSON({"kinds": list(AUDIT_KINDS)})
+
+
 ROUTES = [
     Route("/api/v1/health", _guard(health)),
+    Route("/api/v1/audit-kinds", _guard(audit_kinds)),
     Route("/api/v1/datasets", _guard(datasets)),
     Route("/api/v1/datasets/{name:path}", _guard(dataset)),
     Route("/api/v1/graph", _guard(graph)),

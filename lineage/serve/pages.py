@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from lineage.serve.api import JSON, BadRequest, _moment
 from lineage.serve.app import settings_of, store_of
@@ -54,6 +56,17 @@ def transparency(request: Request) -> Response:
     return HTMLResponse(render_transparency(report, "html"))
 
 
+STATIC = Path(__file__).with_name("static")
+VENDOR = ("cytoscape.min.js", "dagre.min.js", "cytoscape-dagre.js")
+
+
+def explorer(request: Request) -> Response:
+    """The explorer page, when its browser libraries are built; else the plain index."""
+    if all((STATIC / "vendor" / name).is_file() for name in VENDOR):
+        return FileResponse(STATIC / "explorer.html", media_type="text/html")
+    return index(request)
+
+
 def index(request: Request) -> Response:
     """Datasets by department, with links to their JSON pages and the reports."""
     by_department: dict[str, list[str]] = {}
@@ -62,6 +75,8 @@ def index(request: Request) -> Response:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>tagtrail</title></head><body><h1>tagtrail: datasets by department</h1>",
+        "<p>The graph explorer needs its browser libraries: run <code>make assets</code> "
+        "(npm installs them into lineage/serve/static/vendor).</p>",
         "<p><a href='/reports/ropa'>Record of processing</a> · "
         "<a href='/reports/transparency'>Transparency report</a></p>",
     ]
@@ -76,8 +91,10 @@ def index(request: Request) -> Response:
     return HTMLResponse("\n".join(parts))
 
 
-ROUTES = [
-    Route("/", index),
+ROUTES: list[BaseRoute] = [
+    Route("/", explorer),
+    Route("/index", index),
+    Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     Route("/reports/ropa", ropa),
     Route("/reports/transparency", transparency),
 ]
