@@ -218,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args)
+    except BrokenPipeError:  # the reader (`| head`) stopped early: nothing to report
+        sys.stderr.close()
+        return 0
     except (DeclarationError, UsageError, UnknownNameError) as exc:
         print(f"tagtrail: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -41,7 +41,13 @@ def tag_change(hop: Hop) -> str:
     """``person.id.direct -> person.id.pseudonymous (keyed_hash_pseudonymises)`` or ``unchanged``."""
     before, after = _names(hop.from_tags), _names(hop.tags)
     if hop.to_column is None and hop.from_column is not None:
-        return f"{', '.join(before) or 'untagged'} (shapes every row; not copied into a column)"
+        what = ", ".join(before) or "untagged"
+        return (
+            f"{what} decides which rows {hop.to_dataset} holds; no column of it copies the "
+            f"values, but the selection itself discloses {what}"
+            if before
+            else f"untagged; decides which rows {hop.to_dataset} holds (no column copies it)"
+        )
     if before == after:
         return f"{', '.join(after) or 'untagged'} (unchanged)"
     rules = [r for r in _rules(hop.tags) if r not in ("declared", "carry")]
@@ -67,6 +73,7 @@ def render_trace(start: str, direction: str, hops: Sequence[Hop]) -> str:
             f"hop {hop.depth}: {_where(hop.from_dataset, hop.from_column, hop.from_department)}"
             f" -> {_where(hop.to_dataset, hop.to_column, hop.department)}",
             f"    job {hop.job}; agreement {hop.agreement_id or 'none'}; purpose {hop.purpose or 'none'}",
+            f"    legal basis: {hop.legal_basis or 'none declared (held by its owner)'}",
             f"    transformation: {how}",
             f"    tags: {tag_change(hop)}",
         ]
@@ -79,6 +86,7 @@ def render_tags(dataset: DatasetRecord, columns: Sequence[ColumnRecord]) -> str:
     lines = [
         f"{dataset.name} ({dataset.department}; {dataset.identifiability or 'unknown'})",
         f"  agreement {agreement}; purpose {dataset.purpose or 'n/a'}; retention {dataset.retention or 'n/a'}",
+        f"  legal basis: {dataset.legal_basis or 'none declared (held by its owner)'}",
         "",
     ]
     for col in columns:

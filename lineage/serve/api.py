@@ -164,11 +164,10 @@ def trace(request: Request) -> Response:
     if direction not in ("upstream", "downstream"):
         raise BadRequest(f"direction must be upstream or downstream, not {direction!r}")
     hops = store.trace(target, column, direction, _depth(request))  # type: ignore[arg-type]
-    return JSON({"start": target, "column": column, "direction": direction, **_hops(store, hops)})
+    return JSON({"start": target, "column": column, "direction": direction, **_hops(hops)})
 
 
-def _hops(store: Any, hops: list[Hop]) -> dict[str, Any]:
-    basis = {r.name: r.legal_basis for r in store.datasets()}
+def _hops(hops: list[Hop]) -> dict[str, Any]:
     return {
         "hops": [
             {
@@ -180,7 +179,7 @@ def _hops(store: Any, hops: list[Hop]) -> dict[str, Any]:
                 "department": h.department,
                 "agreement": h.agreement_id,
                 "purpose": h.purpose,
-                "legalBasis": basis.get(h.to_dataset),
+                "legalBasis": h.legal_basis,
                 "transformations": h.transformations,
                 "tagsBefore": sorted({t.tag for t in h.from_tags}),
                 "tagsAfter": sorted({t.tag for t in h.tags}),

@@ -162,7 +162,8 @@ class Hop:
     the job); ``tags`` are the tags now carried at the receiving column (for a dataset-level hop:
     every column tag of the receiving dataset); ``from_tags`` the same for the sending side.
     ``to_column`` is None for a column that affects the whole receiving dataset (a filter, join
-    or grouping key) and for dataset-level hops.
+    or grouping key) and for dataset-level hops. ``legal_basis`` is the receiving dataset's (GDPR
+    Art. 6, the Art. 9/10 condition and the statute), as its latest version declares it.
     """
 
     depth: int
@@ -178,6 +179,7 @@ class Hop:
     tags: tuple[TagRecord, ...]
     from_department: str | None
     from_tags: tuple[TagRecord, ...]
+    legal_basis: str | None = None
 
     @property
     def transformation(self) -> Transformation | None:

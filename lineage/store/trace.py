@@ -185,11 +185,13 @@ def trace_columns(
     column_ids = {e.to_column[0] for e in edges.values() if e.to_column}
     column_ids |= {e.from_column[0] for e in edges.values() if e.from_column}
     tags = tags_for_columns(session, column_ids)
+    bases = _legal_bases(session, {e.to_dataset[0] for e in edges.values()})
     hops = [
         _hop(
             e,
             tags.get(e.to_column[0], ()) if e.to_column else (),
             tags.get(e.from_column[0], ()) if e.from_column else (),
+            bases.get(e.to_dataset[0]),
         )
         for e in edges.values()
     ]
@@ -255,11 +257,27 @@ def trace_datasets(
         e.from_dataset[0] for e in edges.values()
     }
     tags = tags_for_datasets(session, dataset_ids)
+    bases = _legal_bases(session, {e.to_dataset[0] for e in edges.values()})
     hops = [
-        _hop(e, tags.get(e.to_dataset[0], ()), tags.get(e.from_dataset[0], ()))
+        _hop(
+            e,
+            tags.get(e.to_dataset[0], ()),
+            tags.get(e.from_dataset[0], ()),
+            bases.get(e.to_dataset[0]),
+        )
         for e in edges.values()
     ]
     return _ordered(hops)
+
+
+def _legal_bases(session: Session, dataset_ids: set[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in chunks(sorted(dataset_ids)):
+        query = select(Dataset.id, Dataset.legal_basis).where(
+            Dataset.id.in_(part), Dataset.legal_basis.is_not(None)
+        )
+        found.update({i: basis for i, basis in session.execute(query) if basis is not None})
+    return found
 
 
 def _summarise_transformations(session: Session, edges: list[_Edge]) -> None:
@@ -289,7 +307,12 @@ def _summarise_transformations(session: Session, edges: list[_Edge]) -> None:
         edge.transformations.sort(key=lambda t: (t.type or "", t.subtype or "", bool(t.masking)))
 
 
-def _hop(edge: _Edge, tags: tuple[TagRecord, ...], from_tags: tuple[TagRecord, ...]) -> Hop:
+def _hop(
+    edge: _Edge,
+    tags: tuple[TagRecord, ...],
+    from_tags: tuple[TagRecord, ...],
+    legal_basis: str | None,
+) -> Hop:
     return Hop(
         depth=edge.depth,
         from_dataset=edge.from_dataset[1],
@@ -304,6 +327,7 @@ def _hop(edge: _Edge, tags: tuple[TagRecord, ...], from_tags: tuple[TagRecord, .
         tags=tags,
         from_department=edge.from_dataset[2],
         from_tags=from_tags,
+        legal_basis=legal_basis,
     )
 
 

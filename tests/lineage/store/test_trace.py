@@ -238,3 +238,30 @@ def test_qualified_and_ambiguous_names(loaded: LineageStore, build_event: Build)
     record = loaded.dataset("tagtrail.social_care/care_packages")
     assert record is not None and record.department == "social_care"
     assert len(loaded.trace("tagtrail.social_care/care_packages", "nhs_number")) == 2
+
+
+def test_every_hop_carries_the_receiving_datasets_legal_basis(chain: LineageStore) -> None:
+    for column, direction in (("nhs_number", "downstream"), (None, "downstream")):
+        hops = chain.trace("care_packages", column, direction)  # type: ignore[arg-type]
+        assert hops
+        for hop in hops:
+            record = chain.dataset(hop.to_dataset)
+            assert record is not None and record.legal_basis
+            assert hop.legal_basis == record.legal_basis
+    upstream = chain.trace("care_statistics", "people", "upstream")
+    assert {h.legal_basis for h in upstream} == {
+        chain.dataset(h.to_dataset).legal_basis  # type: ignore[union-attr]
+        for h in upstream
+    }
+
+
+def test_trace_and_tags_print_the_legal_basis(chain: LineageStore) -> None:
+    from lineage.render import render_tags, render_trace
+
+    hops = chain.trace("care_packages", "nhs_number", "downstream")
+    text = render_trace("care_packages.nhs_number", "downstream", hops)
+    assert text.count("legal basis: Art. 6(1)(e)") == len(hops)
+    record = chain.dataset("care_research_extract")
+    assert record is not None
+    tags = render_tags(record, chain.columns("care_research_extract"))
+    assert f"legal basis: {record.legal_basis}" in tags
