@@ -171,7 +171,7 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--defect",
         choices=sorted([*DEFECTS, *POLICY_DEFECTS]),
         metavar="KIND",
-        help=f"inject a data defect or a policy breach. Kinds: {kinds}",
+        help="inject a data defect or a policy breach. Kinds: " + kinds.replace("%", "%%"),
     )
     for cmd in (run, demo):
         cmd.add_argument(
