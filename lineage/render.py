@@ -164,12 +164,24 @@ def audit_summary(record: AuditRecord) -> str:
             if d.get(key)
         ]
         return text + (f" ({'; '.join(notes)})" if notes else "")
-    if record.kind == "control_failed":
+    if record.kind in ("control_failed", "control_warning"):
         severity = (
             "" if d.get("severity") == "error" else f" ({d.get('severity') or 'no severity'})"
         )
         summary = f": {d['summary']}" if d.get("summary") else ""
-        return f"{d.get('control', '?')} failed{severity}{summary}"
+        verb = "failed" if record.kind == "control_failed" else "warned"
+        return f"{d.get('control', '?')} {verb}{severity}{summary}"
+    if record.kind in ("gate_halted", "gate_warning"):
+        found = [e for e in d.get("expectations") or [] if isinstance(e, dict)]
+        verb = "halted by" if record.kind == "gate_halted" else "warned on"
+        return f"quality gate {verb} {len(found)} expectation(s): " + "; ".join(
+            f"{e.get('description') or e.get('assertion')} ({e.get('actual', '?')})" for e in found
+        )
+    if record.kind == "flow_skipped":
+        upstream = [u for u in d.get("skippedBecause") or [] if isinstance(u, dict)]
+        return "not run: upstream " + ", ".join(
+            f"{u.get('dataset', '?')} ({u.get('status', '?')})" for u in upstream
+        )
     if record.kind == "retention_purge":
         cutoff = f" dated before {d['cutoff']}" if d.get("cutoff") else ""
         return (

@@ -12,8 +12,14 @@ Which rows an event yields (events without ``tagtrail_audit`` yield none):
 - COMPLETE / FAIL: ``run_completed`` / ``run_failed`` (details: ``outputRows``, ``errorMessage``,
   ``failedControls`` -- the failed controls of severity ``error`` --, ``notEvaluated`` -- the
   controls an earlier halt kept from running -- and the controls' ``asOf``), then one
-  ``control_failed`` per evaluated control with ``passed: false``, of either severity (details:
-  the control);
+  ``control_failed`` per evaluated control with ``passed: false`` and severity ``error`` and one
+  ``control_warning`` per such control of another severity (details: the control); then, from
+  the ``dataQualityAssertions`` facet, ``gate_halted`` when a FAIL's failed expectations
+  include one of severity ``error`` and ``gate_warning`` for failed expectations of severity
+  ``warn`` (details: ``expectations``, each with its name, column, description and the counts
+  the gate reported -- never a value);
+- ABORT with ``skippedBecause`` in ``tagtrail_audit``: ``flow_skipped`` (details: the upstream
+  datasets that were held back or failed, and why);
 - COMPLETE only, as a halted run stores nothing: ``retention_purge`` when rows were purged
   (details: the retention object) and ``opt_out_exclusion`` whenever an opt-out register was
   applied, even if it excluded no one (details: the opt-out object);
@@ -42,7 +48,13 @@ from lineage.store.sql import chunks
 AUDIT_FACET: Final = "tagtrail_audit"
 CONTROLS_FACET: Final = "tagtrail_controls"
 DISPOSAL_FACET: Final = "tagtrail_disposal"
-_RUN_KINDS: Final = {"START": "run_started", "COMPLETE": "run_completed", "FAIL": "run_failed"}
+_RUN_KINDS: Final = {
+    "START": "run_started",
+    "COMPLETE": "run_completed",
+    "FAIL": "run_failed",
+    "ABORT": "flow_skipped",
+}
+_ASSERTIONS: Final = "dataQualityAssertions"
 
 
 def audit_rows(event: ParsedEvent) -> list[dict[str, Any]]:
@@ -77,6 +89,11 @@ def audit_rows(event: ParsedEvent) -> list[dict[str, Any]]:
     facts: list[tuple[str, dict[str, Any]]]
     if run_kind == "run_started":
         facts = [(run_kind, {"launchedVia": as_str(audit.get("launchedVia"))})]
+    elif run_kind == "flow_skipped":
+        skipped = [as_dict(s) for s in as_list(audit.get("skippedBecause")) if as_dict(s)]
+        if not skipped:
+            return []
+        facts = [(run_kind, {"skippedBecause": skipped})]
     else:
         facets = {**as_dict(output.get("facets")), **as_dict(output.get("outputFacets"))}
         facts = _outcome(run_kind, event, facets)
@@ -104,7 +121,11 @@ def _outcome(
             },
         )
     ]
-    facts += [("control_failed", control) for control in failed]
+    facts += [
+        ("control_failed" if control.get("severity") == "error" else "control_warning", control)
+        for control in failed
+    ]
+    facts += _gate(run_kind, facets)
     if run_kind != "run_completed":  # a halted run stored nothing: nothing was purged or left out
         return facts
     retention = checked.get("retention")
@@ -118,6 +139,26 @@ def _outcome(
     if action in ("destroyed", "archived"):
         details = {k: v for k, v in disposal.items() if not k.startswith("_")}
         facts.append((f"dataset_{action}", details))
+    return facts
+
+
+def _gate(run_kind: str, facets: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``gate_halted`` (a FAIL with a failed expectation of severity error) and ``gate_warning``."""
+    assertions = [as_dict(a) for a in as_list(as_dict(facets.get(_ASSERTIONS)).get("assertions"))]
+    failed = [a for a in assertions if a.get("success") is False]
+    facts: list[tuple[str, dict[str, Any]]] = []
+    for kind, severities in (("gate_halted", ("error",)), ("gate_warning", ("warn", "warning"))):
+        found = [a for a in failed if a.get("severity") in severities]
+        if found and (kind == "gate_warning" or run_kind == "run_failed"):
+            expectations = [
+                {
+                    k: a[k]
+                    for k in ("assertion", "column", "description", "actual", "severity")
+                    if isinstance(a.get(k), str)
+                }
+                for a in found
+            ]
+            facts.append((kind, {"expectations": expectations}))
     return facts
 
 

@@ -185,7 +185,7 @@ EXPECTED: list[tuple[str, str, str, dict[str, Any]]] = [
         "care_research_extract",
         {**OUTCOME, "outputRows": 840},
     ),
-    ("control_failed", "2025-11-20T10:00:03.500Z", "care_research_extract", SMALL_CELLS),
+    ("control_warning", "2025-11-20T10:00:03.500Z", "care_research_extract", SMALL_CELLS),
     ("opt_out_exclusion", "2025-11-20T10:00:03.500Z", "care_research_extract", NO_OPT_OUT),
     ("run_started", "2025-11-20T11:00:00Z", "households_at_risk", STARTED),
     (
@@ -262,7 +262,8 @@ def test_filters(audit_store: LineageStore) -> None:
     )
     assert summary(audit_store.audit(department="social_care")) == expected(0, 1, 2, 3, 8, 9, 10)
     assert summary(audit_store.audit(agreement="DSA-ASC-RES-03")) == expected(4, 5, 6, 7)
-    assert summary(audit_store.audit(kind="control_failed")) == expected(6, 10)
+    assert summary(audit_store.audit(kind="control_failed")) == expected(10)
+    assert summary(audit_store.audit(kind="control_warning")) == expected(6)
     assert summary(audit_store.audit(kind="retention_purge")) == expected(2)
     assert kinds(kind="opt_out_exclusion") == [
         ("opt_out_exclusion", "care_packages"),
@@ -419,3 +420,54 @@ def test_a_halted_run_records_no_purge_exclusion_or_unrun_control(
     ]
     [failed] = audit_store.audit(dataset="households_at_risk", kind="control_failed")
     assert failed.details["control"] == "agreement_in_force"
+
+
+def _assertion(name: str, severity: str, success: bool) -> dict[str, Any]:
+    return {
+        "assertion": name,
+        "column": "package_id",
+        "description": f"{name} on package_id",
+        "actual": "12 of 385 rows unexpected" if not success else "0 of 385 rows unexpected",
+        "severity": severity,
+        "success": success,
+    }
+
+
+@pytest.mark.parametrize(
+    "stem", ["08_households_at_risk_fail", "04_care_research_extract_complete"]
+)
+def test_gate_halts_and_warnings_are_records_of_their_own(store: LineageStore, stem: str) -> None:
+    event = audited(stem, "social_care", "DSA-HOU-ASC-02", "safeguarding", {"controls": []})
+    event["outputs"][0]["facets"]["dataQualityAssertions"] = {
+        "_producer": "https://tagtrail.dev/tagtrail/0.1.0",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/"
+        "DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
+        "assertions": [
+            _assertion("expect_column_values_to_not_be_null", "error", False),
+            _assertion("expect_column_values_to_be_unique", "error", True),
+            _assertion("expect_column_values_to_be_between", "warn", False),
+        ],
+    }
+    assert store.ingest(event)
+    failed = stem.endswith("_fail")
+    halted = store.audit(kind="gate_halted")
+    assert len(halted) == (1 if failed else 0)
+    if failed:
+        (only,) = halted[0].details["expectations"]
+        assert only["assertion"] == "expect_column_values_to_not_be_null"
+        assert only["actual"] == "12 of 385 rows unexpected"
+    (warning,) = store.audit(kind="gate_warning")
+    assert [e["assertion"] for e in warning.details["expectations"]] == [
+        "expect_column_values_to_be_between"
+    ]
+
+
+def test_an_abort_with_its_upstream_reason_is_a_skipped_flow(store: LineageStore) -> None:
+    event = audited("08_households_at_risk_fail", "social_care", "DSA-HOU-ASC-02", "safeguarding")
+    event["eventType"] = "ABORT"
+    reason = [{"dataset": "tenancies", "status": "held back"}]
+    event["run"]["facets"]["tagtrail_audit"]["skippedBecause"] = reason
+    assert store.ingest(event)
+    (skipped,) = store.audit(kind="flow_skipped")
+    assert (skipped.dataset, skipped.details) == ("households_at_risk", {"skippedBecause": reason})
+    assert store.audit(kind="run_failed") == []
