@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from openlineage.client.event_v2 import RunEvent
+from openlineage.client.uuid import generate_new_uuid, generate_static_uuid
 from pydantic import PrivateAttr
 
 from dagster_project.resources import Publication
@@ -23,7 +24,6 @@ from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
 
 log = logging.getLogger(__name__)
-_RUN_NAMESPACE = uuid.UUID("6f1c1d1e-7a7a-4f43-9d1e-7461677472a1")
 LAUNCHED_BY_TAGS = ("tagtrail/launched_by", "user", "dagster/user")
 AUTOMATION_TAGS = {"dagster/schedule_name": "schedule", "dagster/sensor_name": "sensor"}
 
@@ -37,12 +37,17 @@ def launch_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
     running the step. A tag is whatever the launcher set, so the identity tagtrail observed
     itself (that operating-system user) is recorded beside it.
     """
-    run_id = context.run.run_id
-    record = context.instance.get_run_record_by_id(run_id)
+    return launch_of_run(context.instance, context.run)
+
+
+def launch_of_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Launch:
+    """As :func:`launch_of`, for a run read from the instance."""
+    run_id = run.run_id
+    record = instance.get_run_record_by_id(run_id)
     at = record.create_timestamp if record is not None else dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-    tags = context.run.tags
+    tags = run.tags
     observed = getpass.getuser()
     for tag in LAUNCHED_BY_TAGS:
         if tags.get(tag):
@@ -93,6 +98,12 @@ class LineageResource(dg.ConfigurableResource["LineageResource"]):
         return self._emitter
 
 
+def asset_run_id(launch: Launch, dataset: str) -> str:
+    """The OpenLineage run id of ``dataset`` in the Dagster run ``launch`` describes (UUIDv7)."""
+    key = f"{launch.dagster_run_id}/{dataset}".encode()
+    return str(generate_static_uuid(launch.at, key))
+
+
 @dataclass(frozen=True)
 class AssetRun:
     """The OpenLineage run of one asset inside one Dagster run."""
@@ -105,9 +116,16 @@ class AssetRun:
     emitter: Emitter
     launch: Launch | None = None
 
-    @property
+    @functools.cached_property
     def run_id(self) -> str:
-        return str(uuid.uuid5(_RUN_NAMESPACE, f"{self.dagster_run_id}/{self.dataset}"))
+        """A UUIDv7 from OpenLineage's client, timed at the Dagster run's launch.
+
+        Derived from the launch time, the Dagster run and the dataset, so the same asset in the
+        same Dagster run (a retried step) keeps one OpenLineage run; random without a launch.
+        """
+        if self.launch is None:
+            return str(generate_new_uuid())
+        return asset_run_id(self.launch, self.dataset)
 
     def event(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from pipelines.store import dataset_path
 
 # Delivery after a run takes at most this share of the run's time (a down backend costs <= 15%).
 DELIVERY_SHARE = 0.15
+
+log = logging.getLogger(__name__)
 
 
 class RunRefused(Exception):
@@ -160,6 +163,8 @@ def run_estate(
         )
     outcomes = summarise(result, estate, datasets)
     halted = any(o.status != "published" for o in outcomes)
+    if any(o.status == "not run" for o in outcomes):
+        _record_skipped(home, lineage_url, instance_dir, result.run_id, estate, outcomes)
     budget = DELIVERY_SHARE * (time.monotonic() - started)
     return RunReport(
         result.run_id,
@@ -169,6 +174,29 @@ def run_estate(
         recovery=recovery,
         delivery=_deliver(home, lineage_url, budget),
     )
+
+
+def _record_skipped(
+    home: Path,
+    lineage_url: str | None,
+    instance_dir: Path,
+    run_id: str,
+    estate: Estate,
+    outcomes: Sequence[DatasetOutcome],
+) -> None:
+    """ABORT events for the flows an upstream halt kept from running (their audit records);
+    a store that cannot be written loses only these records, which the summary still shows."""
+    from dagster_project.skips import record_skipped
+
+    status = {o.dataset: o.status for o in outcomes}
+    try:
+        with (
+            open_store(lineage_url or configured_url(home)) as store,
+            dg.DagsterInstance.from_config(str(instance_dir)) as instance,
+        ):
+            record_skipped(store, instance, run_id, estate, status)
+    except StoreError as exc:
+        log.warning("the flows not run could not be recorded in the lineage store: %s", exc)
 
 
 def _deliver(home: Path, lineage_url: str | None, budget_s: float) -> DeliveryReport | None:

@@ -92,17 +92,26 @@ def summarise(
     return out
 
 
-def _not_run_because(estate: Estate, name: str, status: dict[str, str]) -> str | None:
+def _not_run_because(estate: Estate, name: str, status: Mapping[str, str]) -> str | None:
     """The upstream datasets of this run that were held back or failed, nearest first."""
+    stops = upstream_stops(estate, name, status)
+    return "upstream " + ", ".join(f"{d} ({s})" for d, s in stops) if stops else None
+
+
+def upstream_stops(estate: Estate, name: str, status: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(dataset, status) of the nearest upstream datasets of this run that were held back or
+    failed, which kept ``name`` from running."""
     flow = estate.producer(name)
     if flow is None:
-        return None
+        return []
     stopped = [d for d in flow.inputs if status.get(d) in ("held back", "error", "not run")]
-    direct = [d for d in stopped if status[d] != "not run"]
+    direct = [(d, status[d]) for d in stopped if status[d] != "not run"]
     if direct:
-        return "upstream " + ", ".join(f"{d} ({status[d]})" for d in direct)
-    causes = [_not_run_because(estate, d, status) for d in stopped]
-    return next((c for c in causes if c), None)
+        return direct
+    for upstream in stopped:
+        if found := upstream_stops(estate, upstream, status):
+            return found
+    return []
 
 
 def _int(meta: Mapping[str, dg.MetadataValue] | None, label: str) -> int | None:

@@ -4,8 +4,9 @@
 under which agreement and purpose. ``tagtrail_controls`` (output dataset facet, COMPLETE and FAIL)
 lists each privacy control's outcome with its rule and counts, the retention purge and the
 opt-out register applied. Neither ever carries a data value; the lineage store turns both into
-audit records. Schemas: ``lineage/schemas/TagtrailAuditRunFacet-1-1-0.json`` and
-``TagtrailControlsDatasetFacet-1-1-0.json`` (1.0.0 files kept for events already stored).
+audit records. Schemas (1.1.1, the 1.1.0 shape with the URL form described in
+:mod:`lineage.facets`): ``lineage/schemas/TagtrailAuditRunFacet.json`` and
+``TagtrailControlsDatasetFacet.json``; earlier versions are kept for events already stored.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from pipelines.policy.retention import Purge
 AUDIT_KEY: Final = "tagtrail_audit"
 CONTROLS_KEY: Final = "tagtrail_controls"
 AUDIT_SCHEMA_URL: Final = (
-    "https://tagtrail.dev/spec/facets/1-1-0/TagtrailAuditRunFacet.json#/$defs/TagtrailAuditRunFacet"
+    "https://tagtrail.dev/spec/facets/1-2-0/TagtrailAuditRunFacet.json#/$defs/RunFacet"
 )
 CONTROLS_SCHEMA_URL: Final = (
-    "https://tagtrail.dev/spec/facets/1-1-0/TagtrailControlsDatasetFacet.json"
-    "#/$defs/TagtrailControlsDatasetFacet"
+    "https://tagtrail.dev/spec/facets/1-1-1/TagtrailControlsDatasetFacet.json#/$defs/DatasetFacet"
 )
 
 
@@ -74,6 +74,7 @@ class TagtrailAuditRunFacet(RunFacet):
     observedVia: str
     agreement: str | None = attr.field(default=None)
     purpose: str | None = attr.field(default=None)
+    skippedBecause: list[dict[str, str]] | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:
@@ -149,8 +150,9 @@ def audit_facet(
     agreement: str | None,
     purpose: str | None,
     producer: str,
+    skipped_because: list[dict[str, str]] | None = None,
 ) -> TagtrailAuditRunFacet:
-    """The ``tagtrail_audit`` run facet."""
+    """The ``tagtrail_audit`` run facet (``skipped_because`` on the ABORT of a flow not run)."""
     return TagtrailAuditRunFacet(
         producer=producer,
         launchedBy=launch.by,
@@ -162,6 +164,7 @@ def audit_facet(
         observedVia=launch.observed_via,
         agreement=agreement,
         purpose=purpose,
+        skippedBecause=skipped_because,
     )
 
 

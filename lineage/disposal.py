@@ -4,19 +4,20 @@ One COMPLETE event of the ``agreement_review`` job in the owner's namespace, who
 disposed dataset with ``lifecycleStateChange: DROP`` and the ``tagtrail_disposal`` facet (what was
 done, under which agreement, how many rows, a SHA-256 of their keys, where an archive went). The
 dataset keeps its schema and column tags, so the store still shows what was disposed of. The run
-id and time come from the disposal itself, so recording the same disposal twice stores it once.
-Schema: ``lineage/schemas/TagtrailDisposalDatasetFacet.json``.
+id (a UUIDv7 from OpenLineage's client, derived from the disposal) and time come from the disposal
+itself, so recording the same disposal twice stores it once.
+Schema: ``lineage/schemas/TagtrailDisposalDatasetFacet.json`` (1.0.1).
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Final
 
 import attr
 from openlineage.client.event_v2 import Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.generated import lifecycle_state_change_dataset
 from openlineage.client.generated.base import DatasetFacet
+from openlineage.client.uuid import generate_static_uuid
 
 from lineage.control_facets import AUDIT_KEY, Launch, audit_facet
 from lineage.events import PRODUCER, Computed, column_facets, namespace, parent_facet
@@ -26,10 +27,8 @@ from pipelines.estate import Estate
 DISPOSAL_KEY: Final = "tagtrail_disposal"
 DISPOSAL_JOB: Final = "agreement_review"
 DISPOSAL_SCHEMA_URL: Final = (
-    "https://tagtrail.dev/spec/facets/1-0-0/TagtrailDisposalDatasetFacet.json"
-    "#/$defs/TagtrailDisposalDatasetFacet"
+    "https://tagtrail.dev/spec/facets/1-0-1/TagtrailDisposalDatasetFacet.json#/$defs/DatasetFacet"
 )
-_NAMESPACE = uuid.UUID("0b6c1f3e-2d4a-4c55-9e8f-646973706f73")
 
 
 @attr.define
@@ -94,7 +93,7 @@ def disposal_event(
     return RunEvent(
         eventType=RunState.COMPLETE,
         eventTime=disposal.at.isoformat(),
-        run=Run(runId=str(uuid.uuid5(_NAMESPACE, key)), facets=run_facets),
+        run=Run(runId=str(generate_static_uuid(disposal.at, key.encode())), facets=run_facets),
         job=Job(namespace=namespace(owner), name=DISPOSAL_JOB),
         inputs=[],
         outputs=[OutputDataset(namespace=namespace(owner), name=dataset, facets=facets)],

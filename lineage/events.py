@@ -8,9 +8,12 @@ parent (and root) run. Decisions a reader needs to know:
   not depend on where a machine keeps its files, or a SQL table (``[schema.]table``).
 - The publication gate checks the asset's own data before it is stored, so its outcomes go on the
   output dataset, as a dataset facet ``dataQualityAssertions`` (the facet's schema is an
-  input-dataset facet; the core schema accepts any base facet under ``facets``). Only the
-  expectation type, column, success, severity, description and row counts are sent: never failing
-  keys, observed values, rule values or exception text.
+  input-dataset facet; the core schema accepts any base facet under ``facets``), and on the run as
+  the standard ``test`` facet (see :mod:`lineage.gate_facets`). Only the expectation type, column,
+  success, severity, description and row counts are sent: never failing keys, observed values,
+  rule values or exception text.
+- Every input and output carries ``symlinks``, naming it as table ``<department>.<dataset>``
+  (see :mod:`lineage.symlinks`), so catalogues that need ``schema.table`` names can place it.
 """
 
 from __future__ import annotations
@@ -50,14 +53,14 @@ from lineage.control_facets import (
 )
 from lineage.facets import (
     FACET_KEY,
-    assertions_facet,
     column_lineage_facet,
     extract_name,
-    gate_message,
     namespace,
     privacy_facet,
 )
+from lineage.gate_facets import assertions_facet, gate_message, gate_test_facet
 from lineage.propagation import ColumnTags
+from lineage.symlinks import extract_table_name, symlinks_facet, table_name
 from pipelines.estate import Estate
 
 __all__ = [
@@ -85,7 +88,7 @@ PRODUCER: Final = f"https://tagtrail.dev/tagtrail/{TAGTRAIL_VERSION}"
 PARENT_NAMESPACE: Final = "dagster"
 TAG_SOURCE: Final = "tagtrail"
 
-EventTypeName = Literal["START", "COMPLETE", "FAIL"]
+EventTypeName = Literal["START", "COMPLETE", "FAIL", "ABORT"]
 Computed = Mapping[tuple[str, str], ColumnTags]
 
 
@@ -107,23 +110,27 @@ def build_event(
     launch: Launch | None = None,
     controls: ControlsReport | None = None,
     version: str | None = None,
+    skipped_because: list[dict[str, str]] | None = None,
 ) -> RunEvent:
-    """The START, COMPLETE or FAIL event of the run that materialises ``dataset``.
+    """The START, COMPLETE, FAIL or ABORT event of the run that materialises ``dataset``.
 
-    ``gate`` adds ``dataQualityAssertions`` on COMPLETE and FAIL; ``row_count`` adds
-    ``outputStatistics`` on COMPLETE; ``lifecycle`` (an OpenLineage lifecycle state such as
-    ``OVERWRITE``) adds ``lifecycleStateChange``; FAIL always carries ``errorMessage``.
+    ABORT is a flow that did not run because ``skipped_because`` (upstream datasets held back
+    or failed; it needs ``launch``, whose audit facet carries them).
+    ``gate`` adds ``dataQualityAssertions`` and the ``test`` run facet on COMPLETE and FAIL;
+    ``row_count`` adds ``outputStatistics`` on COMPLETE; ``lifecycle`` (an OpenLineage lifecycle
+    state such as ``OVERWRITE``) adds ``lifecycleStateChange``; FAIL always carries
+    ``errorMessage``.
     ``event_time`` must be timezone-aware. ``error_message`` is sent as given: it must not quote
     data values. ``launch`` adds the ``tagtrail_audit`` run facet; ``controls`` (on COMPLETE and
     FAIL) the ``tagtrail_controls`` output facet; ``version`` (the SHA-256 of the published file)
     the output's ``version`` facet.
     """
     state = RunState(event_type)
-    if state not in (RunState.START, RunState.COMPLETE, RunState.FAIL):
-        raise ValueError(f"event_type must be START, COMPLETE or FAIL, not {event_type!r}")
+    if state not in (RunState.START, RunState.COMPLETE, RunState.FAIL, RunState.ABORT):
+        raise ValueError(f"event_type must be START, COMPLETE, FAIL or ABORT, not {event_type!r}")
     if event_time.tzinfo is None:
         raise ValueError("event_time must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    finished = state is not RunState.START
+    finished = state in (RunState.COMPLETE, RunState.FAIL)
     owner = estate.dataset_owner[dataset]
     flow = estate.producer(dataset)
     run_facets: dict[str, Any] = {
@@ -142,7 +149,10 @@ def build_event(
             agreement=flow.agreement if flow else None,
             purpose=flow.purpose if flow else None,
             producer=producer,
+            skipped_because=skipped_because,
         )
+    if finished and gate is not None:
+        run_facets["test"] = gate_test_facet(gate, producer=producer)
     if state is RunState.FAIL:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error_message or gate_message(gate),
@@ -240,8 +250,9 @@ def _job_facets(estate: Estate, dataset: str, producer: str) -> dict[str, Any]:
 def column_facets(
     estate: Estate, dataset: str, computed: Computed, producer: str
 ) -> dict[str, Any]:
-    """``schema``, column-level ``tags`` and ``tagtrail_privacy`` of a dataset."""
+    """``schema``, column-level ``tags``, ``tagtrail_privacy`` and ``symlinks`` of a dataset."""
     ds = estate.datasets[dataset]
+    owner = estate.dataset_owner[dataset]
     tags = [
         tags_dataset.TagsDatasetFacetFields(
             key=tag, value=ct.identifiability.value, source=TAG_SOURCE, field=c.name
@@ -265,6 +276,7 @@ def column_facets(
         ),
         "tags": tags_dataset.TagsDatasetFacet(tags=tags, producer=producer),
         FACET_KEY: privacy_facet(estate, dataset, computed, producer=producer),
+        "symlinks": symlinks_facet(table_name(owner, dataset), producer=producer),
     }
 
 
@@ -278,6 +290,7 @@ def _extract_input(estate: Estate, dataset: str, computed: Computed, producer: s
     owner = estate.dataset_owner[dataset]
     ds = estate.datasets[dataset]
     facets = column_facets(estate, dataset, computed, producer)
+    facets["symlinks"] = symlinks_facet(extract_table_name(owner, dataset), producer=producer)
     facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(
         description=f"Extract from {ds.source_system} ({estate.sources[dataset].describe()}), "
         f"as delivered: {ds.description}",

@@ -1,13 +1,14 @@
-"""The facets tagtrail builds: its own ``tagtrail_privacy``, column lineage and gate assertions.
+"""The facets tagtrail builds: its own ``tagtrail_privacy`` and column lineage.
 
 The facet follows the OpenLineage custom-facet conventions: key ``{prefix}_{name}``, class
 ``{Prefix}{Name}DatasetFacet``, attrs-based like the generated facets, and an immutable, versioned
-``_schemaURL`` pointing into ``lineage/schemas/TagtrailPrivacyDatasetFacet.json``. A change to the
-shape needs a new schema file and a new version, never an edit of a published one.
-
-Gate outcomes become ``dataQualityAssertions`` carrying only the expectation type, column, success,
-severity (critical, warning, info as error, warn, info), description and row counts: never failing
-keys, observed values, rule values or exception text.
+``_schemaURL``. tagtrail's schema URLs all have one form,
+``https://tagtrail.dev/spec/facets/<version>/<Class>.json#/$defs/<Base>``, where ``<Base>`` is the
+OpenLineage base facet the definition extends (``RunFacet`` or ``DatasetFacet``): OpenLineage's
+compatibility validator treats a facet as custom only when its ``_schemaURL`` names such a
+definition. ``lineage/schemas/<Class>.json`` holds the current version, ``<Class>-<version>.json``
+the earlier ones, kept for events already stored. A change to a published schema needs a new
+version, never an edit of a published file.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from typing import Final
 
 import attr
 from openlineage.client.generated import column_lineage_dataset as cl
-from openlineage.client.generated import data_quality_assertions_dataset as dq
 from openlineage.client.generated.base import DatasetFacet
 from openlineage.client.utils import RedactMixin
 
-from expectations.results import ExpectationOutcome, GateResult
 from lineage.propagation import Attribution, ColumnTags, dataset_tags, input_refs
 from pipelines.estate import Estate
 from pipelines.model import Flow, Retention
@@ -30,11 +29,10 @@ from pipelines.policy.agreement import selection_tags
 from pipelines.taxonomy import identifiability
 
 FACET_KEY: Final = "tagtrail_privacy"
-SCHEMA_ID: Final = "https://tagtrail.dev/spec/facets/1-1-0/TagtrailPrivacyDatasetFacet.json"
-SCHEMA_URL: Final = f"{SCHEMA_ID}#/$defs/TagtrailPrivacyDatasetFacet"
+SCHEMA_ID: Final = "https://tagtrail.dev/spec/facets/1-1-1/TagtrailPrivacyDatasetFacet.json"
+SCHEMA_URL: Final = f"{SCHEMA_ID}#/$defs/DatasetFacet"
 SCHEMAS_DIR: Final = Path(__file__).resolve().parent / "schemas"
-SCHEMA_PATH: Final = SCHEMAS_DIR / "TagtrailPrivacyDatasetFacet-1-1-0.json"
-SEVERITY: Final[dict[str, str]] = {"critical": "error", "warning": "warn", "info": "info"}
+SCHEMA_PATH: Final = SCHEMAS_DIR / "TagtrailPrivacyDatasetFacet.json"
 
 
 def namespace(department: str) -> str:
@@ -280,39 +278,3 @@ def _field(estate: Estate, ref: str, steps: list[cl.Transformation]) -> cl.Input
     dataset, column = ref.split(".", 1)
     ns = namespace(estate.dataset_owner[dataset])
     return cl.InputField(namespace=ns, name=dataset, field=column, transformations=steps)
-
-
-def assertions_facet(gate: GateResult, *, producer: str) -> dq.DataQualityAssertionsDatasetFacet:
-    """The gate's outcomes as assertions: no failing keys, observed values, rule values or errors."""
-    return dq.DataQualityAssertionsDatasetFacet(
-        assertions=[_assertion(o) for o in gate.outcomes], producer=producer
-    )
-
-
-def _assertion(o: ExpectationOutcome) -> dq.Assertion:
-    columns = o.column.split(",") if o.column else []
-    description = o.description + (" (the expectation could not run)" if o.exception else "")
-    actual = None
-    if o.unexpected_count is not None:
-        of = f" of {o.element_count}" if o.element_count is not None else ""
-        actual = f"{o.unexpected_count}{of} rows unexpected"
-    return dq.Assertion(
-        assertion=o.expectation_type,
-        success=o.success,
-        column=columns[0] if len(columns) == 1 else None,
-        severity=SEVERITY.get(o.severity, o.severity),
-        description=description,
-        actual=actual,
-        params={"gateSeverity": o.severity, **({"columns": columns} if len(columns) > 1 else {})},
-    )
-
-
-def gate_message(gate: GateResult | None) -> str:
-    """A FAIL event's error message when the caller gives none: the failed critical checks."""
-    if gate is None or gate.passed:
-        return "the run failed"
-    failed = ", ".join(
-        f"{o.expectation_type} on {o.column}" if o.column else o.expectation_type
-        for o in gate.failed_critical
-    )
-    return f"publication gate failed: {len(gate.failed_critical)} critical expectation(s): {failed}"

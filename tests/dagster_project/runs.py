@@ -14,7 +14,6 @@ from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import load_estate
 
 ESTATE = load_estate(DEMO_ESTATE)
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "openlineage-spec"
 
 
 def instance(home: Path) -> dg.DagsterInstance:

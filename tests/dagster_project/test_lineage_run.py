@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
-import pytest
+from openlineage.client.serde import Serde
 
 from dagster_project.demo import run_demo
+from dagster_project.lineage import AssetRun
 from dagster_project.run import RunReport
+from lineage.control_facets import Launch
 from lineage.store import default_url, open_store
+from lineage.typed import run_event
 from lineage.validation import validate_event
 from pipelines.demo.defects import DEFECTS
 from pipelines.estate import load_estate
 
+from ..openlineage_spec import SPEC_DIR, needs_spec
 from .conftest import AS_OF, PEOPLE
-
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "openlineage-spec"
 
 
 def _store(home: Path):  # type: ignore[no-untyped-def]
     return open_store(default_url(home))
 
 
-@pytest.mark.skipif(not SPEC.is_dir(), reason=f"OpenLineage spec not found at {SPEC}")
-def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, RunReport]) -> None:
-    home, report = clean_home
+def _events(home: Path, run_id: str) -> list[dict[str, Any]]:
     with _store(home) as store:
-        events = [json.loads(raw) for raw in store.events(report.run_id)]
+        return [json.loads(raw) for raw in store.events(run_id)]
+
+
+def test_every_demo_event_carries_its_facets(clean_home: tuple[Path, RunReport]) -> None:
+    home, report = clean_home
+    events = _events(home, report.run_id)
     estate = load_estate(Path(__file__).resolve().parents[2] / "pipelines" / "demo" / "estate")
     assert len(events) == 2 * len(estate.datasets), "a START and a COMPLETE per asset"
     assert {e["eventType"] for e in events} == {"START", "COMPLETE"}
@@ -44,9 +52,38 @@ def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, RunReport]) -> N
         "tagtrail_controls",
     } <= facet_keys
     assert all("tagtrail_audit" in e["run"]["facets"] for e in events)
+    assert all("symlinks" in d["facets"] for e in events for d in [*e["inputs"], *e["outputs"]])
+    assert all("test" in e["run"]["facets"] for e in events if e["eventType"] == "COMPLETE")
+    runs = {e["job"]["name"]: uuid.UUID(e["run"]["runId"]) for e in events}
+    assert all(r.version == 7 for r in runs.values()) and len(set(runs.values())) == len(runs)
     for event in events:
         assert event["run"]["facets"]["parent"]["run"]["runId"] == report.run_id
-        assert validate_event(event, SPEC) == [], event["job"]["name"]
+        assert Serde.to_dict(run_event(event)) == event, event["job"]["name"]
+
+
+@needs_spec
+def test_every_demo_event_is_spec_valid(clean_home: tuple[Path, RunReport]) -> None:
+    home, report = clean_home
+    for event in _events(home, report.run_id):
+        assert validate_event(event, SPEC_DIR) == [], event["job"]["name"]
+
+
+def test_an_asset_run_keeps_one_uuidv7_run_id_in_a_dagster_run() -> None:
+    estate = load_estate(Path(__file__).resolve().parents[2] / "pipelines" / "demo" / "estate")
+    at = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+    launch = Launch("alice", "run_tag", at, "dagster-run-1")
+
+    def run(dataset: str, dagster_run: str = "dagster-run-1") -> AssetRun:
+        return AssetRun(estate, dataset, {}, dagster_run, "job", None, launch)  # type: ignore[arg-type]
+
+    first = uuid.UUID(run("care_packages").run_id)
+    assert first.version == 7 and int(first.hex[:12], 16) == int(at.timestamp() * 1000)
+    assert run("care_packages").run_id == str(first), "a retried step continues its run"
+    assert run("tenancies").run_id != str(first)
+    assert run("care_packages", "dagster-run-2").run_id != str(first)
+    unlaunched = AssetRun(estate, "care_packages", {}, "r", "job", None)  # type: ignore[arg-type]
+    assert uuid.UUID(unlaunched.run_id).version == 7
+    assert unlaunched.run_id == unlaunched.run_id, "drawn once, kept for the run"
 
 
 def _hop(hops, to_dataset: str, to_column: str):  # type: ignore[no-untyped-def]

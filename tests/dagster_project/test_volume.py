@@ -71,7 +71,7 @@ def test_an_acknowledged_change_publishes_and_is_audited(home_after_clean_run: P
     with store(home) as s:
         records = [
             a
-            for a in s.audit(dataset="care_packages", kind="control_failed")
+            for a in s.audit(dataset="care_packages", kind="control_warning")
             if a.dagster_run_id == report.run_id
         ]
     assert [(r.details["control"], r.details["severity"]) for r in records] == [(VOLUME, "warn")]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -14,14 +12,8 @@ from lineage.store import open_store
 from pipelines.demo import DEMO_ESTATE
 
 from ...fixtures.demo_events import demo_events
-
-ROOT = Path(__file__).resolve().parents[3]
-SPEC = Path(os.environ.get("OPENLINEAGE_SPEC_DIR") or ROOT.parent / "shared" / "openlineage-spec")
-needs_spec = pytest.mark.skipif(
-    not (SPEC / "OpenLineage.json").is_file(),
-    reason=f"OpenLineage spec not found at {SPEC}: set OPENLINEAGE_SPEC_DIR to a folder holding "
-    "OpenLineage.json and facets/ (the spec/ folder of github.com/OpenLineage/OpenLineage)",
-)
+from ...openlineage_spec import SPEC_DIR as SPEC
+from ...openlineage_spec import needs_spec as needs_spec
 
 
 @pytest.fixture(scope="module")
