@@ -16,7 +16,8 @@ from typing import Any
 from lineage.store.records import AuditRecord
 from pipelines.estate import Estate
 
-OTHER_HALT = "quality gate or error"
+GATE_HALT = "quality gate"
+OTHER_HALT = "error"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def transparency_report(
     halts: dict[str, Counter[str]] = {name: Counter() for name in estate.flows}
     rows: Counter[str] = Counter()
     people: Counter[str] = Counter()
+    records = list(records)
+    gated = {r.run_id for r in records if r.kind == "gate_halted"}
     for record in records:
         flow_name = outputs.get(record.dataset)
         if flow_name is None or not since <= record.at < until:
@@ -79,7 +82,8 @@ def transparency_report(
         elif record.kind == "run_failed":
             held[flow_name] += 1
             controls = [c for c in record.details.get("failedControls") or [] if c]
-            halts[flow_name].update(controls or [OTHER_HALT])
+            cause = GATE_HALT if record.run_id in gated else OTHER_HALT
+            halts[flow_name].update(controls or [cause])
         elif record.kind == "opt_out_exclusion":
             rows[flow_name] += _count(record.details.get("excluded"))
             people[flow_name] += _count(record.details.get("excludedPeople"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lineage.reports.render import render_transparency
-from lineage.reports.transparency import OTHER_HALT, transparency_report
+from lineage.reports.transparency import GATE_HALT, OTHER_HALT, transparency_report
 from lineage.store.records import AuditRecord
 from pipelines.demo import DEMO_ESTATE
 from pipelines.estate import Estate, load_estate
@@ -26,13 +26,13 @@ def estate() -> Estate:
 
 
 def _record(
-    estate: Estate, kind: str, dataset: str, at: dt.datetime, **details: Any
+    estate: Estate, kind: str, dataset: str, at: dt.datetime, run: str = "r", **details: Any
 ) -> AuditRecord:
     owner = estate.dataset_owner[dataset]
     return AuditRecord(
         kind=kind,
         at=at,
-        run_id="r",
+        run_id=run,
         dagster_run_id="d",
         namespace=f"tagtrail.{owner}",
         dataset=dataset,
@@ -56,6 +56,8 @@ def test_counts_per_flow_within_the_period(estate: Estate) -> None:
         _record(estate, "run_failed", care, inside, failedControls=["opt_outs"]),
         _record(estate, "run_failed", care, inside, failedControls=["opt_outs", "retention"]),
         _record(estate, "run_failed", care, inside, failedControls=[]),
+        _record(estate, "run_failed", care, inside, "gated", failedControls=[]),
+        _record(estate, "gate_halted", care, inside, "gated", expectations=[]),
         _record(estate, "opt_out_exclusion", care, inside, excluded=7, excludedPeople=5),
         _record(estate, "opt_out_exclusion", care, inside, excluded=3, excludedPeople=3),
         _record(estate, "opt_out_exclusion", care, before, excluded=100, excludedPeople=100),
@@ -66,8 +68,8 @@ def test_counts_per_flow_within_the_period(estate: Estate) -> None:
     by_flow = {f.flow: f for f in report.flows}
     assert set(by_flow) == set(estate.flows)
     flow = by_flow[care]
-    assert (flow.published, flow.held_back) == (2, 3)
-    assert flow.halted_by == {OTHER_HALT: 1, "opt_outs": 2, "retention": 1}
+    assert (flow.published, flow.held_back) == (2, 4)
+    assert flow.halted_by == {GATE_HALT: 1, OTHER_HALT: 1, "opt_outs": 2, "retention": 1}
     assert (flow.opted_out_rows, flow.opted_out_people) == (10, 8)
     others = [f for name, f in by_flow.items() if name != care]
     assert all(f.published == f.held_back == f.opted_out_rows == 0 for f in others)
