@@ -15,7 +15,7 @@ from dagster_project.assets import build_assets
 from dagster_project.automation import automation_sensor
 from dagster_project.lineage import LineageResource
 from dagster_project.resources import DatasetIOManager, PseudonymKey, TagtrailSettings
-from dagster_project.sensors import delivery_sensor, source_sensor
+from dagster_project.sensors import delivery_sensor, skipped_flows_sensor, source_sensor
 from lineage.propagation import check_declared, propagate
 from pipelines.estate import Estate
 from pipelines.heap import young_collections_only
@@ -60,6 +60,11 @@ def _definitions(estate: Estate, resources: dict[str, object]) -> dg.Definitions
         asset_checks=[agreement_checks(estate, computed)],
         jobs=[job, review_job],
         schedules=[agreement_schedule(review_job)],
-        sensors=[automation_sensor(flows), source_sensor(estate), delivery_sensor()],
+        sensors=[
+            automation_sensor(flows),
+            source_sensor(estate),
+            delivery_sensor(),
+            skipped_flows_sensor(estate),
+        ],
         resources=defaults | resources,
     )

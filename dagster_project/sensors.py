@@ -22,6 +22,7 @@ from pipelines.sources import SourceError, fingerprint
 
 SOURCE_SENSOR = "tagtrail_sources"
 DELIVERY_SENSOR = "tagtrail_delivery"
+SKIPPED_SENSOR = "tagtrail_skipped_flows"
 FINGERPRINT = "tagtrail/source_fingerprint"
 DELIVERY_BUDGET_S = 20.0
 
@@ -106,5 +107,27 @@ def delivery_sensor() -> dg.SensorDefinition:
         if report.pending:
             context.log.warning(report.summary())
         return dg.SkipReason(report.summary())
+
+    return _sensor
+
+
+def skipped_flows_sensor(estate: Estate) -> dg.SensorDefinition:
+    """After a failed run, an ABORT event (a ``flow_skipped`` audit record) for each flow an
+    upstream halt kept from running, whoever launched the run."""
+
+    @dg.run_failure_sensor(
+        name=SKIPPED_SENSOR,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Records the flows a halt upstream kept from running, with the reason, in "
+        "the lineage store's audit trail.",
+    )
+    def _sensor(context: dg.RunFailureSensorContext, lineage: LineageResource) -> None:
+        from dagster_project.skips import record_skipped, run_status
+
+        run_id = context.dagster_run.run_id
+        status = run_status(context.instance, run_id, estate)
+        recorded = record_skipped(lineage.store, context.instance, run_id, estate, status)
+        if recorded:
+            context.log.info(f"recorded as not run: {', '.join(recorded)}")
 
     return _sensor

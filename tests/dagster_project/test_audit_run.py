@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 from dagster_project.demo import run_demo
+from dagster_project.skips import record_skipped, run_status
 from lineage.validation import validate_event
 
 from ..openlineage_spec import HAVE_SPEC, SPEC_DIR
 from .conftest import AS_OF, PEOPLE
-from .runs import store
+from .runs import ESTATE, instance, store
 
 
 def test_gate_halt_and_skipped_flows_are_audited(home_after_clean_run: Path) -> None:
@@ -37,6 +38,14 @@ def test_gate_halt_and_skipped_flows_are_audited(home_after_clean_run: Path) -> 
         ]
         assert record.dagster_run_id == report.run_id
     assert {e["job"]["name"] for e in aborts} == not_run
+
+    # The run-failure sensor reads the same outcome from Dagster's event log; recording again
+    # (as it does for this run) stores nothing new.
+    with instance(home) as dagster, store(home) as lineage:
+        status = run_status(dagster, report.run_id, ESTATE)
+        assert status == {o.dataset: o.status for o in report.outcomes}
+        assert set(record_skipped(lineage, dagster, report.run_id, ESTATE, status)) == not_run
+        assert len(lineage.audit(kind="flow_skipped")) == len(not_run)
     if HAVE_SPEC:
         for event in aborts:
             assert validate_event(event, SPEC_DIR) == []
