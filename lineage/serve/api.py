@@ -103,8 +103,35 @@ def dataset(request: Request) -> Response:
     runs = store.runs(qualified)[-20:]
     audit = store.audit(dataset=qualified)[-50:]
     return JSON(
-        {"dataset": record, "columns": store.columns(qualified), "runs": runs, "audit": audit}
+        {
+            "dataset": record,
+            "columns": store.columns(qualified),
+            "controls": _latest_controls(store, record),
+            "runs": runs,
+            "audit": audit,
+        }
     )
+
+
+def _latest_controls(store: Any, record: DatasetRecord) -> list[dict[str, Any]]:
+    """The privacy controls of the dataset's current version, as its run recorded them (names,
+    outcomes, rules and summaries: counts, never values)."""
+    if record.last_run_id is None:
+        return []
+    found: list[dict[str, Any]] = []
+    for text in store.events(record.last_run_id):
+        for output in orjson.loads(text).get("outputs") or []:
+            if not isinstance(output, dict) or output.get("name") != record.name:
+                continue
+            facet = (output.get("facets") or {}).get("tagtrail_controls") or {}
+            controls = facet.get("controls") if isinstance(facet, dict) else None
+            if isinstance(controls, list):
+                found = [
+                    {k: c.get(k) for k in ("control", "passed", "evaluated", "severity", "summary")}
+                    for c in controls
+                    if isinstance(c, dict)
+                ]
+    return found
 
 
 def graph(request: Request) -> Response:

@@ -167,8 +167,20 @@ def test_explorer_traces_nhs_numbers_filters_by_health_and_opens_the_ropa(
     wait.until(lambda d: _shown(d) == health)
     _shot(driver, "3-filtered-by-health")
 
+    driver.execute_script("showDataset('care_research_extract')")  # type: ignore[attr-defined]
+    wait.until(
+        lambda d: any(
+            "control: pseudonymisation" in r.text
+            for r in d.find_elements(By.CSS_SELECTOR, "#dataset-checks tbody tr")
+        )
+    )
+    columns = driver.find_elements(By.CSS_SELECTOR, "#dataset-columns tbody tr")  # type: ignore[attr-defined]
+    person_key = next(r for r in columns if r.text.startswith("person_key"))
+    assert "person.id.pseudonymous" in person_key.text and "keyed_hash" in person_key.text
+    _shot(driver, "4-dataset-panel")
+
     driver.find_element(By.ID, "ropa-link").click()  # type: ignore[attr-defined]
     wait.until(lambda d: "Record of processing" in d.title)
     sections = driver.find_elements(By.TAG_NAME, "h2")  # type: ignore[attr-defined]
     assert {s.text for s in sections} >= {"care_research_extract", "discharge_notifications"}
-    _shot(driver, "4-record-of-processing")
+    _shot(driver, "5-record-of-processing")

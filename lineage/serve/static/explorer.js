@@ -152,8 +152,12 @@ async function runTrace(event) {
       change.appendChild(chips(hop.tagsBefore));
       change.appendChild(el("span", " → "));
       change.appendChild(chips(hop.tagsAfter));
-      const tr = row([String(hop.depth), from, to, change, hop.tagChange, hop.agreement,
-        hop.purpose, hop.legalBasis]);
+      const terms = el("div");
+      [`${hop.agreement || "no agreement"} · ${hop.purpose || "no purpose"}`,
+        `legal basis: ${hop.legalBasis || "none declared"}`, hop.tagChange].forEach((line) => {
+        terms.appendChild(el("div", line));
+      });
+      const tr = row([String(hop.depth), `${from} → ${to}`, change, terms]);
       tr.dataset.to = to;
       tr.dataset.tagsBefore = hop.tagsBefore.join(" ");
       tr.dataset.tagsAfter = hop.tagsAfter.join(" ");
@@ -198,9 +202,15 @@ async function showDataset(name) {
     c.tags.flatMap((t) => t.attributions.map((a) => `${a.origin_dataset}.${a.origin_column}: ${a.rules.join(" → ")}`)).join("; "),
   ])));
   const checks = document.querySelector("#dataset-checks tbody");
-  checks.replaceChildren(...d.assertions.map((a) => row([
-    a.assertion, a.column, a.success === null ? "not evaluated" : a.success ? "passed" : `failed (${a.severity || "error"})`,
-  ])));
+  checks.replaceChildren(
+    ...data.controls.map((c) => row([
+      `control: ${c.control}`, c.summary,
+      c.evaluated === false ? "not evaluated" : c.passed ? "passed" : `failed (${c.severity || "error"})`,
+    ])),
+    ...d.assertions.map((a) => row([
+      a.assertion, a.column, a.success === null ? "not evaluated" : a.success ? "passed" : `failed (${a.severity || "error"})`,
+    ])),
+  );
   const runs = document.querySelector("#dataset-runs tbody");
   runs.replaceChildren(...data.runs.slice().reverse().map((r) => row([r.run_id, r.state, r.ended_at])));
   document.getElementById("audit-dataset").value = name;

@@ -82,6 +82,7 @@ def test_a_dataset_page(client: TestClient) -> None:
     assert {t["tag"] for t in columns["person_key"]["tags"]} == {"person.id.pseudonymous"}
     assert columns["person_key"]["tags"][0]["attributions"]
     assert [r["state"] for r in data["runs"]] == ["COMPLETE"]
+    assert isinstance(data["controls"], list)
 
 
 def test_mistakes_are_named(client: TestClient) -> None:
