@@ -98,10 +98,10 @@ class LineageResource(dg.ConfigurableResource["LineageResource"]):
         return self._emitter
 
 
-def asset_run_id(launch: Launch, dataset: str) -> str:
-    """The OpenLineage run id of ``dataset`` in the Dagster run ``launch`` describes (UUIDv7)."""
-    key = f"{launch.dagster_run_id}/{dataset}".encode()
-    return str(generate_static_uuid(launch.at, key))
+def asset_run_id(launched_at: dt.datetime, dagster_run_id: str, dataset: str) -> str:
+    """The OpenLineage run id of ``dataset`` in a Dagster run (a UUIDv7 timed at its launch)."""
+    key = f"{dagster_run_id}/{dataset}".encode()
+    return str(generate_static_uuid(launched_at, key))
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class AssetRun:
         """
         if self.launch is None:
             return str(generate_new_uuid())
-        return asset_run_id(self.launch, self.dataset)
+        return asset_run_id(self.launch.at, self.dagster_run_id, self.dataset)
 
     def event(
         self,

@@ -51,7 +51,7 @@ def record_skipped(
             "ABORT",
             estate=estate,
             dataset=name,
-            run_id=asset_run_id(launch, name),
+            run_id=asset_run_id(launch.at, run_id, name),
             parent_run_id=run_id,
             parent_job_name=run.job_name,
             event_time=at,

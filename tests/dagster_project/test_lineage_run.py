@@ -168,9 +168,10 @@ def test_halted_run_leaves_fail_event_and_nothing_downstream(home_after_clean_ru
         assert "NHS number" in fail["run"]["facets"]["errorMessage"]["message"]
         estate = load_estate(Path(__file__).resolve().parents[2] / "pipelines" / "demo" / "estate")
         for downstream in estate.downstream(defect.dataset):
-            assert downstream not in by_job, f"{downstream} recorded as having run"
+            # recorded as not run (an ABORT naming the halt upstream), never as having run
+            assert by_job[downstream] == ["ABORT"], f"{downstream}: {by_job[downstream]}"
             runs = [r for r in store.runs(downstream) if r.parent_run_id == report.run_id]
-            assert runs == []
+            assert [r.state for r in runs] == ["ABORT"]
         failed_runs = [r for r in store.runs(defect.dataset) if r.parent_run_id == report.run_id]
         assert [r.state for r in failed_runs] == ["FAIL"]
         raw = "\n".join(store.events(report.run_id))
