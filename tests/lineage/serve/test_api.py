@@ -107,3 +107,24 @@ def test_report_pages_and_schemas(client: TestClient) -> None:
     assert listed
     schema = client.get(listed[0])
     assert schema.status_code == 200 and schema.json()["$id"].endswith(listed[0])
+
+
+def test_every_custom_facet_schema_url_resolves_on_the_server(client: TestClient) -> None:
+    from urllib.parse import urlparse
+
+    from lineage.control_facets import TagtrailAuditRunFacet, TagtrailControlsDatasetFacet
+    from lineage.disposal import TagtrailDisposalDatasetFacet
+    from lineage.facets import TagtrailPrivacyDatasetFacet
+
+    for cls in (
+        TagtrailAuditRunFacet,
+        TagtrailControlsDatasetFacet,
+        TagtrailDisposalDatasetFacet,
+        TagtrailPrivacyDatasetFacet,
+    ):
+        url = urlparse(cls._get_schema())
+        served = client.get(url.path)
+        assert served.status_code == 200, url.path
+        schema = served.json()
+        assert urlparse(schema["$id"]).path == url.path
+        assert url.fragment.removeprefix("/$defs/") in schema["$defs"]
