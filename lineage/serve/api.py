@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lineage.render import tag_change
-from lineage.serve.app import store_of
+from lineage.serve.app import settings_of, store_of
 from lineage.store.errors import StoreError, UnknownNameError
 from lineage.store.records import DatasetRecord, Hop
 
@@ -41,7 +41,9 @@ def _error(status: int, message: str, **extra: Any) -> JSON:
     return JSON({"error": message, **extra}, status_code=status)
 
 
-def _guard(handler: Any) -> Any:
+def guard(handler: Any) -> Any:
+    """``handler`` with user mistakes as 400/404 and store failures as 503 (500 if lasting)."""
+
     def wrapped(request: Request) -> Response:
         try:
             result: Response = handler(request)
@@ -66,7 +68,7 @@ def _depth(request: Request) -> int:
     return int(text)
 
 
-def _moment(request: Request, name: str) -> dt.datetime | None:
+def query_moment(request: Request, name: str) -> dt.datetime | None:
     text = request.query_params.get(name)
     if not text:
         return None
@@ -81,8 +83,6 @@ def _moment(request: Request, name: str) -> dt.datetime | None:
 
 def health(request: Request) -> Response:
     """Liveness, and whether posted events are checked against the official schema."""
-    from lineage.serve.app import settings_of
-
     spec = settings_of(request).spec_dir
     return JSON({"status": "ok", "schemaValidation": spec is not None})
 
@@ -226,8 +226,8 @@ def audit(request: Request) -> Response:
         department=params.get("department") or None,
         agreement=params.get("agreement") or None,
         kind=params.get("kind") or None,
-        since=_moment(request, "since"),
-        until=_moment(request, "until"),
+        since=query_moment(request, "since"),
+        until=query_moment(request, "until"),
     )
     return JSON({"records": [r.as_json() for r in records]})
 
@@ -249,13 +249,13 @@ def audit_kinds(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/api/v1/health", _guard(health)),
-    Route("/api/v1/audit-kinds", _guard(audit_kinds)),
-    Route("/api/v1/datasets", _guard(datasets)),
-    Route("/api/v1/datasets/{name:path}", _guard(dataset)),
-    Route("/api/v1/graph", _guard(graph)),
-    Route("/api/v1/trace", _guard(trace)),
-    Route("/api/v1/audit", _guard(audit)),
-    Route("/api/v1/lineage", _guard(lineage), methods=["GET"]),
-    Route("/api/v1/column-lineage", _guard(lineage), methods=["GET"]),
+    Route("/api/v1/health", guard(health)),
+    Route("/api/v1/audit-kinds", guard(audit_kinds)),
+    Route("/api/v1/datasets", guard(datasets)),
+    Route("/api/v1/datasets/{name:path}", guard(dataset)),
+    Route("/api/v1/graph", guard(graph)),
+    Route("/api/v1/trace", guard(trace)),
+    Route("/api/v1/audit", guard(audit)),
+    Route("/api/v1/lineage", guard(lineage), methods=["GET"]),
+    Route("/api/v1/column-lineage", guard(lineage), methods=["GET"]),
 ]

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from lineage.serve.api import JSON, BadRequest, _moment
+from lineage.serve.api import JSON, BadRequest, guard, query_moment
 from lineage.serve.app import settings_of, store_of
 from pipelines.estate import Estate
 
@@ -45,8 +45,8 @@ def transparency(request: Request) -> Response:
 
     try:
         estate = _estate(request)
-        until = _moment(request, "until") or dt.datetime.now(dt.UTC)
-        since = _moment(request, "since") or until - dt.timedelta(days=365)
+        until = query_moment(request, "until") or dt.datetime.now(dt.UTC)
+        since = query_moment(request, "since") or until - dt.timedelta(days=365)
     except BadRequest as exc:
         return JSON({"error": str(exc)}, 400)
     if since >= until:
@@ -92,9 +92,9 @@ def index(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/", explorer),
-    Route("/index", index),
+    Route("/", guard(explorer)),
+    Route("/index", guard(index)),
     Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
-    Route("/reports/ropa", ropa),
-    Route("/reports/transparency", transparency),
+    Route("/reports/ropa", guard(ropa)),
+    Route("/reports/transparency", guard(transparency)),
 ]

@@ -25,7 +25,7 @@ from lineage.serve.app import settings_of, store_of
 from lineage.store.errors import InvalidEventError, StoreError
 from lineage.store.parse import parse_event
 
-_DATASET_FACETS = (("facets"), ("inputFacets"), ("outputFacets"))
+_DATASET_FACETS = ("facets", "inputFacets", "outputFacets")
 
 
 async def receive(request: Request) -> Response:
