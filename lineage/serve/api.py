@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from lineage.render import tag_change
 from lineage.serve.app import settings_of, store_of
+from lineage.serve.marquez import dataset_summary
 from lineage.store.errors import StoreError, UnknownNameError
 from lineage.store.records import DatasetRecord, Hop
 
@@ -155,7 +156,7 @@ def graph(request: Request) -> Response:
     if agreement:
         keep &= {e.from_dataset for e in edges} | {e.to_dataset for e in edges}
     nodes = [
-        {**_summary(records[name]), "id": name, "columnTags": sorted(tags.get(name, ()))}
+        {**dataset_summary(records[name]), "id": name, "columnTags": sorted(tags.get(name, ()))}
         for name in sorted(keep)
     ]
     return JSON(
@@ -164,19 +165,6 @@ def graph(request: Request) -> Response:
             "edges": [e for e in edges if e.from_dataset in keep and e.to_dataset in keep],
         }
     )
-
-
-def _summary(record: DatasetRecord) -> dict[str, Any]:
-    return {
-        "namespace": record.namespace,
-        "name": record.name,
-        "department": record.department,
-        "agreement": record.agreement.id if record.agreement else None,
-        "purpose": record.purpose,
-        "legalBasis": record.legal_basis,
-        "identifiability": record.identifiability,
-        "lifecycleState": record.lifecycle_state,
-    }
 
 
 def trace(request: Request) -> Response:

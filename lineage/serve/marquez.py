@@ -67,9 +67,8 @@ def _records(store: LineageStore) -> dict[str, DatasetRecord]:
     return found
 
 
-def _dataset_data(record: DatasetRecord | None, name: str) -> dict[str, Any]:
-    if record is None:
-        return {"name": name}
+def dataset_summary(record: DatasetRecord) -> dict[str, Any]:
+    """What a graph node says of a dataset: where it lives and under which terms."""
     return {
         "namespace": record.namespace,
         "name": record.name,
@@ -78,8 +77,13 @@ def _dataset_data(record: DatasetRecord | None, name: str) -> dict[str, Any]:
         "purpose": record.purpose,
         "legalBasis": record.legal_basis,
         "identifiability": record.identifiability,
+        "lifecycleState": record.lifecycle_state,
         "tags": list(record.tags),
     }
+
+
+def _dataset_data(record: DatasetRecord | None, name: str) -> dict[str, Any]:
+    return dataset_summary(record) if record is not None else {"name": name}
 
 
 def _key(record: DatasetRecord | None, name: str) -> tuple[str, str]:
