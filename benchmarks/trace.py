@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from ingest import pg_available, store_url
 
 from lineage.store import LineageStore, open_store
+from lineage.store.schema import PREFIX
 
 ESTATE, SOURCES, COLUMNS = 20, 4, 10
 TAGS = ("person.id.pseudonymous", "person.quasi", "person.special.health")
@@ -125,8 +126,8 @@ def fill(url: str, datasets: int) -> None:
     """Write the synthetic graph into the (migrated, empty) store at ``url``, then ANALYZE."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        for table, generated in rows(datasets).items():
-            names = COLUMN_NAMES[table]
+        for name, generated in rows(datasets).items():
+            names, table = COLUMN_NAMES[name], PREFIX + name
             if connection.dialect.name == "postgresql":
                 cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:

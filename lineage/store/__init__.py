@@ -3,6 +3,8 @@
 Plain Python and SQLAlchemy (no Dagster). SQLite by default (``<home>/lineage.db``), PostgreSQL
 for a team (``TAGTRAIL_LINEAGE_URL=postgresql+psycopg://...``); the schema is created and upgraded
 by the Alembic migrations shipped in :mod:`lineage.store.migrations` when the store is opened.
+Its tables are named ``tagtrail_*`` and, on PostgreSQL, live in a schema of their own
+(``tagtrail``, or ``TAGTRAIL_LINEAGE_SCHEMA``; see :mod:`lineage.store.schema`).
 
     with open_store(default_url(home)) as store:
         store.ingest(event)
@@ -32,10 +34,12 @@ from lineage.store.records import (
     TagRecord,
     Transformation,
 )
+from lineage.store.schema import SCHEMA_VARIABLE
 from lineage.store.store import LineageStore, open_store
 
 __all__ = [
     "AUDIT_KINDS",
+    "SCHEMA_VARIABLE",
     "URL_VARIABLE",
     "Agreement",
     "AmbiguousNameError",

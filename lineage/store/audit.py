@@ -24,7 +24,10 @@ Which rows an event yields (events without ``tagtrail_audit`` yield none):
   (details: the retention object) and ``opt_out_exclusion`` whenever an opt-out register was
   applied, even if it excluded no one (details: the opt-out object);
 - COMPLETE with a ``tagtrail_disposal`` output facet (an agreement ended): ``dataset_destroyed``
-  or ``dataset_archived`` (details: the disposal object: agreement, reason, rows, keys hash).
+  or ``dataset_archived`` (details: the disposal object: agreement, reason, rows, keys hash);
+- COMPLETE whose ``tagtrail_audit`` holds ``grant`` (``tagtrail grants --apply``): only
+  ``grant_changed`` (details: the grant object; its dataset, or ``*`` for a schema- or role-wide
+  change, is the record's dataset).
 
 Facets are read tolerantly: a field of the wrong type counts as absent, and an audit facet
 that yields no Dagster run id (``dagsterRunId``, else the ``parent`` facet) or no department
@@ -69,6 +72,9 @@ def audit_rows(event: ParsedEvent) -> list[dict[str, Any]]:
     namespace, dataset = as_str(output.get("namespace")), as_str(output.get("name"))
     if namespace is None or dataset is None:
         namespace, dataset = event.job.namespace, event.job.name
+    grant = as_dict(audit.get("grant")) if run_kind == "run_completed" else {}
+    if grant:
+        dataset = as_str(grant.get("dataset")) or "*"
     dagster_run_id = as_str(audit.get("dagsterRunId")) or event.parent_run_id
     department = as_str(audit.get("department")) or department_of(namespace)
     if dagster_run_id is None or department is None:
@@ -87,7 +93,9 @@ def audit_rows(event: ParsedEvent) -> list[dict[str, Any]]:
         "observed_by": as_str(audit.get("observedBy")),
     }
     facts: list[tuple[str, dict[str, Any]]]
-    if run_kind == "run_started":
+    if grant:
+        facts = [("grant_changed", grant)]
+    elif run_kind == "run_started":
         facts = [(run_kind, {"launchedVia": as_str(audit.get("launchedVia"))})]
     elif run_kind == "flow_skipped":
         skipped = [as_dict(s) for s in as_list(audit.get("skippedBecause")) if as_dict(s)]

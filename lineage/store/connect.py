@@ -15,6 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from lineage.store import jsontext
 from lineage.store.errors import URL_VARIABLE, StoreError
+from lineage.store.schema import SCHEMA_INFO, SCHEMA_PARAMETER, SCHEMA_VARIABLE, quote, resolve
 
 SUPPORTED = ("sqlite", "postgresql")
 SQLITE_BUSY_SECONDS = 30
@@ -45,9 +46,25 @@ def default_url(home: Path) -> str:
 
 
 def configured_url(home: Path, environ: Mapping[str, str] | None = None) -> str:
-    """``TAGTRAIL_LINEAGE_URL`` when set, else :func:`default_url` of ``home``."""
+    """``TAGTRAIL_LINEAGE_URL`` when set, else :func:`default_url` of ``home``.
+
+    With ``TAGTRAIL_LINEAGE_SCHEMA`` also set, a PostgreSQL URL carries it as its
+    ``tagtrail_schema`` parameter (see :mod:`lineage.store.schema`); SQLite has no schemas.
+    """
     env = os.environ if environ is None else environ
-    return env.get(URL_VARIABLE) or default_url(home)
+    url = env.get(URL_VARIABLE) or default_url(home)
+    schema = env.get(SCHEMA_VARIABLE)
+    if not schema:
+        return url
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # create_store_engine reports the bad URL
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    return parsed.update_query_dict({SCHEMA_PARAMETER: schema}).render_as_string(
+        hide_password=False
+    )
 
 
 def mask_url(url: str) -> str:
@@ -58,8 +75,13 @@ def mask_url(url: str) -> str:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for ``url``; raises a terminal :class:`StoreError` for a URL it cannot use."""
+def create_store_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for ``url``; raises a terminal :class:`StoreError` for a URL it cannot use.
+
+    On PostgreSQL every connection works in the store's schema (``schema``, else the one the URL
+    names, else ``tagtrail``: see :mod:`lineage.store.schema`) and nowhere else; on SQLite
+    ``schema`` is ignored.
+    """
     masked = mask_url(url)
     try:
         parsed = make_url(url)
@@ -71,7 +93,8 @@ def create_store_engine(url: str) -> Engine:
     try:
         if backend == "sqlite":
             return _sqlite_engine(parsed)
-        return _postgres_engine(parsed)
+        target, name = resolve(parsed, schema)
+        return _postgres_engine(target, name)
     except NoSuchModuleError as exc:
         hint = " (install psycopg[binary])" if backend == "postgresql" else ""
         raise _terminal(masked, f"unknown database driver {parsed.drivername!r}{hint}") from exc
@@ -105,11 +128,26 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def _postgres_engine(url: URL) -> Engine:
+def _postgres_engine(url: URL, schema: str) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_SECONDS
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True, **_JSON)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True, **_JSON)
+
+    # A session-level SET, not a startup option: ``SET LOCAL search_path TO DEFAULT`` then still
+    # finds where the URL alone points, which is where an earlier tagtrail put its store.
+    @event.listens_for(engine, "connect", insert=True)
+    def _search_path(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[SCHEMA_INFO] = schema
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET search_path TO {quote(schema)}")
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 def is_transient(exc: BaseException) -> bool:

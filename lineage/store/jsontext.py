@@ -25,7 +25,8 @@ _FLOAT_ENDS = (b".,", b"e+,", b"e-,")
 
 
 def _has_float(canonical: bytes) -> bool:
-    stripped = canonical.translate(_CLOSERS, _DIGITS)
+    # the comma closes a number that is the whole document (nothing follows it)
+    stripped = (canonical + b",").translate(_CLOSERS, _DIGITS)
     return any(end in stripped for end in _FLOAT_ENDS)
 
 

@@ -1,7 +1,9 @@
 """The store's tables as typed SQLAlchemy models. The schema itself is created by the migrations.
 
-``events`` is the raw log and the source of truth: it has no foreign keys, so it can be written
-first and every other table can be rebuilt from it. The other tables are the indexed graph.
+Every table is named ``tagtrail_<name>`` and, on PostgreSQL, lives in the store's own schema
+(see :mod:`lineage.store.schema`). ``tagtrail_events`` is the raw log and the source of truth: it
+has no foreign keys, so it can be written first and every other table can be rebuilt from it.
+The other tables are the indexed graph.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class Base(DeclarativeBase):
 class Event(Base):
     """One OpenLineage event exactly as emitted."""
 
-    __tablename__ = "events"
+    __tablename__ = "tagtrail_events"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -90,7 +92,7 @@ class Event(Base):
 class Job(Base):
     """An OpenLineage job (tagtrail: one job a dataset, named after it)."""
 
-    __tablename__ = "jobs"
+    __tablename__ = "tagtrail_jobs"
     __table_args__ = (UniqueConstraint("namespace", "name"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -101,10 +103,10 @@ class Job(Base):
 class Run(Base):
     """A run's current state, derived from all its events (terminal states win over START)."""
 
-    __tablename__ = "runs"
+    __tablename__ = "tagtrail_runs"
 
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_jobs.id"), index=True)
     parent_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
     parent_job_name: Mapped[str | None] = mapped_column(Name)
     state: Mapped[str] = mapped_column(String(16))
@@ -117,7 +119,7 @@ class Run(Base):
 class Dataset(Base):
     """A dataset and what its latest COMPLETE run declared (privacy facet, owners, statistics)."""
 
-    __tablename__ = "datasets"
+    __tablename__ = "tagtrail_datasets"
     __table_args__ = (UniqueConstraint("namespace", "name"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -137,18 +139,18 @@ class Dataset(Base):
     assertions: Mapped[list[Any] | None]
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     lifecycle_state: Mapped[str | None] = mapped_column(String(32))
-    version_run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id"))
+    version_run_id: Mapped[str | None] = mapped_column(ForeignKey("tagtrail_runs.run_id"))
     version_time: Mapped[datetime | None]
 
 
 class Column(Base):
     """A column; ``position`` is set for the columns of the dataset's latest version only."""
 
-    __tablename__ = "columns"
+    __tablename__ = "tagtrail_columns"
     __table_args__ = (UniqueConstraint("dataset_id", "name"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_datasets.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Name)
     type: Mapped[str | None] = mapped_column(String(256))
     description: Mapped[str | None] = mapped_column(Text)
@@ -158,11 +160,11 @@ class Column(Base):
 class ColumnTag(Base):
     """A privacy tag on a column with its attributions, as of the latest COMPLETE run."""
 
-    __tablename__ = "column_tags"
+    __tablename__ = "tagtrail_column_tags"
     __table_args__ = (UniqueConstraint("column_id", "tag"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    column_id: Mapped[int] = mapped_column(ForeignKey("columns.id", ondelete="CASCADE"))
+    column_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_columns.id", ondelete="CASCADE"))
     tag: Mapped[str] = mapped_column(String(128), index=True)
     value: Mapped[str | None] = mapped_column(Text)
     identifiability: Mapped[str | None] = mapped_column(String(64))
@@ -172,26 +174,35 @@ class ColumnTag(Base):
 class RunDataset(Base):
     """What a run declared it reads (``input``) and writes (``output``), whatever its outcome."""
 
-    __tablename__ = "run_datasets"
+    __tablename__ = "tagtrail_run_datasets"
 
     run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("tagtrail_runs.run_id", ondelete="CASCADE"), primary_key=True
     )
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), primary_key=True, index=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("tagtrail_datasets.id"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
 class DatasetEdge(Base):
     """Input dataset -> output dataset through a job, from the output's latest COMPLETE run."""
 
-    __tablename__ = "dataset_edges"
-    __table_args__ = (UniqueConstraint("input_dataset_id", "output_dataset_id", "job_id"),)
+    __tablename__ = "tagtrail_dataset_edges"
+    __table_args__ = (
+        UniqueConstraint(
+            "input_dataset_id",
+            "output_dataset_id",
+            "job_id",
+            name="uq_tagtrail_dataset_edges_input_output_job",  # the convention's is too long
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    input_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
-    output_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
+    input_dataset_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_datasets.id"))
+    output_dataset_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_datasets.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_jobs.id"))
+    run_id: Mapped[str] = mapped_column(ForeignKey("tagtrail_runs.run_id"))
     agreement_id: Mapped[str | None] = mapped_column(String(128))
     purpose: Mapped[str | None] = mapped_column(Text)
 
@@ -200,17 +211,19 @@ class ColumnEdge(Base):
     """Input column -> output column (or the whole output dataset when ``to_column_id`` is null),
     one row per transformation."""
 
-    __tablename__ = "column_edges"
+    __tablename__ = "tagtrail_column_edges"
     __table_args__ = (
-        Index("ix_column_edges_to_dataset_id_to_column_id", "to_dataset_id", "to_column_id"),
         Index(
-            "ix_column_edges_into_column",
+            "ix_tagtrail_column_edges_to_dataset_id_to_column_id", "to_dataset_id", "to_column_id"
+        ),
+        Index(
+            "ix_tagtrail_column_edges_into_column",
             "to_column_id",
             sqlite_where=text("to_column_id IS NOT NULL"),
             postgresql_where=text("to_column_id IS NOT NULL"),
         ),
         Index(
-            "ix_column_edges_into_dataset",
+            "ix_tagtrail_column_edges_into_dataset",
             "to_dataset_id",
             sqlite_where=text("to_column_id IS NULL"),
             postgresql_where=text("to_column_id IS NULL"),
@@ -218,11 +231,11 @@ class ColumnEdge(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    from_column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), index=True)
-    to_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
-    to_column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id"))
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
+    from_column_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_columns.id"), index=True)
+    to_dataset_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_datasets.id"))
+    to_column_id: Mapped[int | None] = mapped_column(ForeignKey("tagtrail_columns.id"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_jobs.id"))
+    run_id: Mapped[str] = mapped_column(ForeignKey("tagtrail_runs.run_id"))
     type: Mapped[str | None] = mapped_column(String(16))
     subtype: Mapped[str | None] = mapped_column(String(32))
     masking: Mapped[bool | None] = mapped_column(Boolean)
@@ -235,10 +248,12 @@ class AuditRow(Base):
     Written with the event (see :mod:`lineage.store.audit`); deleting the event deletes them.
     """
 
-    __tablename__ = "audit_records"
+    __tablename__ = "tagtrail_audit_records"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("tagtrail_events.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
     run_id: Mapped[str] = mapped_column(String(64))
@@ -261,11 +276,11 @@ class Publication(Base):
     if the staged file was lost before that (recovery decides, see :mod:`lineage.store.outbox`).
     """
 
-    __tablename__ = "publications"
-    __table_args__ = (Index("ix_publications_dataset", "namespace", "dataset"),)
+    __tablename__ = "tagtrail_publications"
+    __table_args__ = (Index("ix_tagtrail_publications_dataset", "namespace", "dataset"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_events.id", ondelete="CASCADE"))
     run_id: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(Name)
     dataset: Mapped[str] = mapped_column(Name)
@@ -280,14 +295,14 @@ class Publication(Base):
 class Delivery(Base):
     """Whether one event reached one configured OpenLineage transport (absent: never tried)."""
 
-    __tablename__ = "deliveries"
+    __tablename__ = "tagtrail_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "transport"),
-        Index("ix_deliveries_transport_state", "transport", "state"),
+        Index("ix_tagtrail_deliveries_transport_state", "transport", "state"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("tagtrail_events.id", ondelete="CASCADE"))
     transport: Mapped[str] = mapped_column(String(256))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)

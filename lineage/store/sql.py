@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from lineage.store import jsontext
 from lineage.store.models import Column, Dataset
 from lineage.store.parse import DatasetRef, department_of
+from lineage.store.schema import SCHEMA_INFO
 
 T = TypeVar("T")
 CHUNK = 500
@@ -92,6 +93,9 @@ def bulk_insert(
     target = preparer.format_table(table)
     columns = ", ".join(preparer.quote(n) for n in names)
     if connection.dialect.name == "postgresql":
+        schema = connection.info.get(SCHEMA_INFO)
+        if isinstance(schema, str):  # COPY bypasses SQLAlchemy: name the store's schema itself
+            target = f"{preparer.quote_schema(schema)}.{preparer.quote(table.name)}"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for value in values:

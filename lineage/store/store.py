@@ -50,15 +50,21 @@ BATCH_SIZE: Final = 500
 _CONFLICT_SQLSTATES = ("40001", "40P01")
 
 
-def open_store(url: str) -> LineageStore:
+def open_store(url: str, *, schema: str | None = None) -> LineageStore:
     """Open (and create or upgrade) the store at ``url``.
 
     Runs the packaged migrations up to head; opening an up-to-date store only reads its version.
+    On PostgreSQL the store lives in ``schema`` (default: the URL's ``tagtrail_schema`` or
+    ``search_path``, else ``tagtrail``; see :mod:`lineage.store.schema`), created if missing; a
+    store an earlier tagtrail left unprefixed is moved there. SQLite ignores ``schema``.
     Raises :class:`StoreError` (with ``transient`` set) when the database cannot be used.
     """
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, schema)
     try:
         _upgrade(engine, url)
+    except StoreError:
+        engine.dispose()
+        raise
     except DBAPIError as exc:
         engine.dispose()
         raise wrap_error(exc, url, "open") from exc

@@ -101,7 +101,7 @@ def _assert_every_visible_version_is_recorded(estate: Estate, home: Path, url: s
 
 @pytest.mark.parametrize(
     ("table", "when"),
-    [("publications", "INSERT"), ("audit_records", "INSERT")],
+    [("tagtrail_publications", "INSERT"), ("tagtrail_audit_records", "INSERT")],
     ids=["recording-the-publication", "between-event-and-audit"],
 )
 def test_a_store_failing_before_the_rename_publishes_nothing(
@@ -145,7 +145,7 @@ def test_a_store_failing_after_the_rename_leaves_a_record_that_recovery_finishes
     estate, home = published
     path = dataset_path(home, "health", "referrals")
     before = path.read_bytes()
-    _fault(store_url, "publications", "UPDATE")
+    _fault(store_url, "tagtrail_publications", "UPDATE")
     report = run_estate(estate, home, as_of=AS_OF, lineage_url=store_url)
     assert report.success, "published and recorded: only the bookkeeping is late"
     assert path.read_bytes() != before
@@ -153,7 +153,7 @@ def test_a_store_failing_after_the_rename_leaves_a_record_that_recovery_finishes
     with open_store(store_url) as store:
         [pending] = [p for p in store.pending_publications() if p.dataset == "referrals"]
     assert pending.sha256 == sha256_of(path)
-    _heal(store_url, "publications")
+    _heal(store_url, "tagtrail_publications")
     recovery = prepare(home, store_url)
     assert "tagtrail.health/referrals" in recovery.lineage.published
     with open_store(store_url) as store:

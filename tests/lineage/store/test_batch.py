@@ -25,32 +25,37 @@ AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 # Every table by natural keys: ids differ with the order rows were written, the facts must not.
 DUMP = {
     "events": "SELECT content_hash, event_type, event_time, run_id, parent_run_id, job_namespace,"
-    " job_name, producer, raw FROM events",
-    "jobs": "SELECT namespace, name FROM jobs",
+    " job_name, producer, raw FROM tagtrail_events",
+    "jobs": "SELECT namespace, name FROM tagtrail_jobs",
     "runs": "SELECT r.run_id, j.name, r.parent_run_id, r.parent_job_name, r.state, r.state_time,"
-    " r.started_at, r.ended_at, r.error_message FROM runs r JOIN jobs j ON j.id = r.job_id",
+    " r.started_at, r.ended_at, r.error_message FROM tagtrail_runs r"
+    " JOIN tagtrail_jobs j ON j.id = r.job_id",
     "datasets": "SELECT namespace, name, department, description, purpose, legal_basis,"
     " retention, source_system, identifiability, agreement_id, agreement, owners, tags,"
-    " assertions, row_count, lifecycle_state, version_run_id, version_time FROM datasets",
-    "columns": "SELECT d.name, c.name, c.type, c.description, c.position FROM columns c"
-    " JOIN datasets d ON d.id = c.dataset_id",
+    " assertions, row_count, lifecycle_state, version_run_id, version_time"
+    " FROM tagtrail_datasets",
+    "columns": "SELECT d.name, c.name, c.type, c.description, c.position FROM tagtrail_columns c"
+    " JOIN tagtrail_datasets d ON d.id = c.dataset_id",
     "column_tags": "SELECT d.name, c.name, t.tag, t.value, t.identifiability, t.attributions"
-    " FROM column_tags t JOIN columns c ON c.id = t.column_id"
-    " JOIN datasets d ON d.id = c.dataset_id",
-    "run_datasets": "SELECT r.run_id, d.name, r.role FROM run_datasets r"
-    " JOIN datasets d ON d.id = r.dataset_id",
+    " FROM tagtrail_column_tags t JOIN tagtrail_columns c ON c.id = t.column_id"
+    " JOIN tagtrail_datasets d ON d.id = c.dataset_id",
+    "run_datasets": "SELECT r.run_id, d.name, r.role FROM tagtrail_run_datasets r"
+    " JOIN tagtrail_datasets d ON d.id = r.dataset_id",
     "dataset_edges": "SELECT i.name, o.name, j.name, e.run_id, e.agreement_id, e.purpose"
-    " FROM dataset_edges e JOIN datasets i ON i.id = e.input_dataset_id"
-    " JOIN datasets o ON o.id = e.output_dataset_id JOIN jobs j ON j.id = e.job_id",
+    " FROM tagtrail_dataset_edges e JOIN tagtrail_datasets i ON i.id = e.input_dataset_id"
+    " JOIN tagtrail_datasets o ON o.id = e.output_dataset_id"
+    " JOIN tagtrail_jobs j ON j.id = e.job_id",
     "column_edges": "SELECT fd.name, fc.name, td.name, tc.name, j.name, e.run_id, e.type,"
-    " e.subtype, e.masking, e.description FROM column_edges e"
-    " JOIN columns fc ON fc.id = e.from_column_id JOIN datasets fd ON fd.id = fc.dataset_id"
-    " JOIN datasets td ON td.id = e.to_dataset_id LEFT JOIN columns tc ON tc.id = e.to_column_id"
-    " JOIN jobs j ON j.id = e.job_id",
+    " e.subtype, e.masking, e.description FROM tagtrail_column_edges e"
+    " JOIN tagtrail_columns fc ON fc.id = e.from_column_id"
+    " JOIN tagtrail_datasets fd ON fd.id = fc.dataset_id"
+    " JOIN tagtrail_datasets td ON td.id = e.to_dataset_id"
+    " LEFT JOIN tagtrail_columns tc ON tc.id = e.to_column_id"
+    " JOIN tagtrail_jobs j ON j.id = e.job_id",
     "audit_records": "SELECT v.content_hash, a.kind, a.at, a.run_id, a.dagster_run_id,"
     " a.namespace, a.dataset, a.department, a.agreement, a.purpose, a.launched_by,"
-    " a.launched_at, a.details, a.observed_by FROM audit_records a"
-    " JOIN events v ON v.id = a.event_id",
+    " a.launched_at, a.details, a.observed_by FROM tagtrail_audit_records a"
+    " JOIN tagtrail_events v ON v.id = a.event_id",
 }
 
 

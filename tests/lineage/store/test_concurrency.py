@@ -46,4 +46,4 @@ def test_concurrent_writers_store_each_event_once(
             "care_packages", "nhs_number"
         )
         assert store.columns("care_statistics") == reference.columns("care_statistics")
-    assert counts()["events"] == len(texts)
+    assert counts()["tagtrail_events"] == len(texts)

@@ -36,8 +36,8 @@ def test_whole_set_twice_changes_nothing(
     before = counts()
     assert loaded.ingest_many(texts) == 0
     assert counts() == before
-    assert before["events"] == len(texts)
-    assert before["runs"] == 4
+    assert before["tagtrail_events"] == len(texts)
+    assert before["tagtrail_runs"] == 4
 
 
 def test_same_event_reformatted_or_as_dict_is_a_duplicate(
@@ -86,7 +86,7 @@ def test_dict_events_are_stored_as_their_json(store: LineageStore, fixture_event
 def test_invalid_events_are_refused(store: LineageStore, bad: Any, counts: Counts) -> None:
     with pytest.raises(InvalidEventError):
         store.ingest(bad)
-    assert counts()["events"] == 0
+    assert counts()["tagtrail_events"] == 0
 
 
 def test_run_states_and_times(chain: LineageStore) -> None:

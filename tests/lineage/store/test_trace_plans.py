@@ -17,10 +17,10 @@ from ...conftest import backend_url
 
 ESTATES, PER_ESTATE, COLUMNS = 250, 20, 10  # 5,000 datasets, 56,000 column edges
 GOOD = {
-    "ix_column_edges_from_column_id",
-    "ix_column_edges_into_column",
-    "ix_column_edges_into_dataset",
-    "ix_column_edges_to_dataset_id_to_column_id",
+    "ix_tagtrail_column_edges_from_column_id",
+    "ix_tagtrail_column_edges_into_column",
+    "ix_tagtrail_column_edges_into_dataset",
+    "ix_tagtrail_column_edges_to_dataset_id_to_column_id",
 }
 
 
@@ -43,22 +43,30 @@ def _build(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO jobs (id, namespace, name) VALUES (:id, 'tagtrail.t', :name)"),
+            text(
+                "INSERT INTO tagtrail_jobs (id, namespace, name) VALUES (:id, 'tagtrail.t', :name)"
+            ),
             [{"id": d + 1, "name": f"job{d}"} for d in flows],
         )
         connection.execute(
             text(
-                "INSERT INTO runs (run_id, job_id, state, state_time) "
+                "INSERT INTO tagtrail_runs (run_id, job_id, state, state_time) "
                 "VALUES (:run, :job, 'COMPLETE', '2026-01-01')"
             ),
             [{"run": f"r{d}", "job": d + 1} for d in flows],
         )
         connection.execute(
-            text("INSERT INTO datasets (id, namespace, name) VALUES (:id, 'tagtrail.t', :name)"),
+            text(
+                "INSERT INTO tagtrail_datasets (id, namespace, name)"
+                " VALUES (:id, 'tagtrail.t', :name)"
+            ),
             [{"id": d + 1, "name": f"ds{d}"} for d in range(datasets)],
         )
         connection.execute(
-            text("INSERT INTO columns (id, dataset_id, name, position) VALUES (:id, :d, :n, :p)"),
+            text(
+                "INSERT INTO tagtrail_columns (id, dataset_id, name, position)"
+                " VALUES (:id, :d, :n, :p)"
+            ),
             [
                 {"id": _column(d, c), "d": d + 1, "n": f"col{c}", "p": c}
                 for d in range(datasets)
@@ -67,8 +75,8 @@ def _build(url: str) -> None:
         )
         connection.execute(
             text(
-                "INSERT INTO column_edges (from_column_id, to_dataset_id, to_column_id, job_id, "
-                "run_id, type) VALUES (:f, :d, :t, :j, :r, 'DIRECT')"
+                "INSERT INTO tagtrail_column_edges (from_column_id, to_dataset_id, to_column_id,"
+                " job_id, run_id, type) VALUES (:f, :d, :t, :j, :r, 'DIRECT')"
             ),
             edges,
         )
@@ -120,7 +128,7 @@ def _plans(url: str, statements: list[tuple[str, Any]]) -> list[list[tuple[str, 
         for statement, params in statements:
             if engine.dialect.name == "sqlite":
                 rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
-                details = [row[-1] for row in rows if " column_edges" in row[-1]]
+                details = [row[-1] for row in rows if " tagtrail_column_edges" in row[-1]]
                 found.append([(d.split()[0], d) for d in details])
             else:
                 rows = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params)
@@ -130,8 +138,8 @@ def _plans(url: str, statements: list[tuple[str, Any]]) -> list[list[tuple[str, 
                     [
                         (node["Node Type"], node.get("Index Name", ""))
                         for node in _nodes(plan[0]["Plan"])
-                        if node.get("Relation Name") == "column_edges"
-                        or node.get("Index Name", "").startswith("ix_column_edges")
+                        if node.get("Relation Name") == "tagtrail_column_edges"
+                        or node.get("Index Name", "").startswith("ix_tagtrail_column_edges")
                     ]
                 )
     engine.dispose()
@@ -175,10 +183,13 @@ def test_upgrading_from_the_previous_head_replaces_the_index(tmp_path: Path) -> 
         names = {
             row[0]
             for row in connection.execute(
-                text("SELECT name FROM sqlite_master WHERE tbl_name = 'column_edges'")
+                text("SELECT name FROM sqlite_master WHERE tbl_name = 'tagtrail_column_edges'")
             )
         }
-        assert migrate.current_revision(connection) == "0005_trace_indexes"
+        assert migrate.current_revision(connection) == migrate.head_revision()
     engine.dispose()
-    assert "ix_column_edges_to_column_id" not in names
-    assert {"ix_column_edges_into_column", "ix_column_edges_into_dataset"} <= names
+    assert not {"ix_column_edges_to_column_id", "ix_tagtrail_column_edges_to_column_id"} & names
+    assert {
+        "ix_tagtrail_column_edges_into_column",
+        "ix_tagtrail_column_edges_into_dataset",
+    } <= names
