@@ -133,8 +133,10 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _arrow(values: pd.Series) -> pa.Array:
-    """The values as one Arrow string array (pandas' regex replace runs in Python per value)."""
-    return pa.array(_as_text(values), type=pa.string(), from_pandas=True)
+    """The values as one Arrow string array (pandas' regex replace runs in Python per value);
+    a column read in several chunks (a large CSV or Parquet file) is joined into one."""
+    array = pa.array(_as_text(values), type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
@@ -254,7 +256,7 @@ def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> F
     ):  # no identifier is a date or a truth value
         empty = np.zeros(n, dtype=bool)
         return Found(empty, {s.name: empty for s in chosen}, empty, empty)
-    encoded = pc.dictionary_encode(pa.array(_as_text(values), type=pa.string(), from_pandas=True))
+    encoded = pc.dictionary_encode(_arrow(values))
     if len(encoded.dictionary) > n // 2:
         return _search(values, known, chosen)
     distinct = _series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))

@@ -182,3 +182,12 @@ def test_learning_a_column_scheme() -> None:
     assert learn(pd.Series(NHS)) is NHS_SCHEME
     assert learn(pd.Series(["JK123456A", "JK 12 34 56 B", None])) is NI_SCHEME
     assert learn(pd.Series(["home care", "day care"])) is None
+
+
+def test_a_column_read_in_several_chunks_is_searched_whole() -> None:
+    known = Known()
+    known.add(pd.Series(NHS), NHS_SCHEME)
+    chunks = pa.chunked_array([[NHS[0], "x", "y"], [f"see {NHS[1]}", "z", NHS[2]]])
+    column = pd.Series(pd.arrays.ArrowStringArray(chunks))
+    found = search(column, known, [NHS_SCHEME])
+    assert found.any.tolist() == [True, False, False, True, False, True]
