@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TAGTRAIL_HOME ?= $(CURDIR)/.tagtrail
 export DAGSTER_HOME ?= $(TAGTRAIL_HOME)/dagster
 
-.PHONY: demo run serve assets test ui bench lint typecheck check-defs clean
+.PHONY: demo demo-team run serve assets test ui bench lint typecheck check-defs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tagtrail needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml
 # on your side) is the "Error N" make prints, and what .venv/bin/tagtrail returns when called directly.
 demo: $(STAMP)
 	$(BIN)/tagtrail demo $(ARGS)
+
+# The demo distributed: Dagster and the lineage store on PostgreSQL, steps on two Celery workers
+# over RabbitMQ (started for the run and stopped after); see README "Running tagtrail for a team".
+demo-team: $(STAMP)
+	$(BIN)/tagtrail demo --team $(ARGS)
 
 run: $(STAMP)
 	$(BIN)/tagtrail run $(ARGS)

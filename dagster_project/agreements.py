@@ -4,7 +4,8 @@ Every dataset received under an agreement carries an ``agreement_term`` check, r
 ``agreement_review`` job (daily at 06:00 by its schedule) without materializing anything. It warns
 stewards ``expiry_warning_days`` ahead of an agreement's end or review. Once the agreement has
 ended it disposes of the dataset, destroyed or archived as the agreement says, recording a DROP
-event and an audit record before the file goes (see :mod:`pipelines.disposal`).
+event and an audit record before the file or table goes (see :mod:`pipelines.disposal`); an
+archived table is kept as a Parquet file under the home's ``archive/``, like an archived file.
 
 No ``from __future__ import annotations``: Dagster inspects the real ``context`` annotation.
 """
@@ -16,13 +17,12 @@ import dagster as dg
 
 from dagster_project.lineage import launch_of
 from dagster_project.metadata import asset_key
-from dagster_project.resources import TagtrailSettings
+from dagster_project.resources import TagtrailSettings, dataset_store
 from lineage.disposal import disposal_event
 from lineage.propagation import Computed
-from pipelines.disposal import Action, Disposal, archive_path, dispose
+from pipelines.disposal import Action, Disposal, archive_path
 from pipelines.estate import Estate
 from pipelines.policy.agreement import Term
-from pipelines.store import dataset_path
 
 AGREEMENT_CHECK = "agreement_term"
 AGREEMENT_JOB = "agreement_review"
@@ -56,7 +56,7 @@ def agreement_checks(estate: Estate, computed: Computed) -> dg.AssetChecksDefini
         specs=specs,
         name="review_agreements",
         can_subset=True,
-        required_resource_keys={"settings", "lineage"},
+        required_resource_keys={"settings", "lineage", "io_manager"},
     )
     def _review(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         for check in sorted(context.selected_asset_check_keys, key=lambda k: k.to_user_string()):
@@ -165,8 +165,9 @@ def _dispose(
         )
         context.resources.lineage.emitter.emit(event)
 
-    disposal = dispose(
-        dataset_path(home, owner, dataset),
+    disposal = dataset_store(context).dispose(
+        owner,
+        dataset,
         estate.datasets[dataset].primary_key,
         action,
         record,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from dagster_project import cli_report, cli_serve
+from dagster_project import cli_grants, cli_report, cli_serve
 from dagster_project.cli_errors import EXIT_HALTED, EXIT_USAGE, UsageError
 from lineage.audit_kinds import AUDIT_KINDS
 from pipelines.yamlfile import DeclarationError
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
             _events_options(cmd)
     cli_report.add_parser(sub, _HOME_HELP)
     cli_serve.add_parser(sub, _HOME_HELP)
+    cli_grants.add_parser(sub, _HOME_HELP)
     return p
 
 
@@ -163,6 +164,12 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help=f"size of the synthetic population (default 10,000; at most {MAX_PEOPLE:,})",
     )
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo.add_argument(
+        "--team",
+        action="store_true",
+        help="run distributed: Dagster and the lineage store on PostgreSQL, steps on Celery "
+        "workers (2 started unless --workers says otherwise); see 'Running tagtrail for a team'",
+    )
     kinds = "; ".join(
         [f"{d.name}: {d.description} in {d.dataset}" for d in DEFECTS.values()]
         + [f"{d.name}: {d.description} (halted by {d.check})" for d in POLICY_DEFECTS.values()]
@@ -177,7 +184,25 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         cmd.add_argument(
             "--as-of", type=_date, default=None, help="reference date, YYYY-MM-DD (default today)"
         )
+        cmd.add_argument(
+            "--workers",
+            type=lambda text: _positive(text, 32),
+            default=0,
+            metavar="N",
+            help="with TAGTRAIL_EXECUTOR=celery: start Celery workers for this run until N "
+            "listen on the queue (stopped after); default: use the workers already running",
+        )
         cmd.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
+    worker = sub.add_parser(
+        "worker",
+        help="run one Celery worker that executes steps of runs launched with "
+        "TAGTRAIL_EXECUTOR=celery (until stopped)",
+    )
+    worker.add_argument("--home", type=Path, default=None, help=_HOME_HELP)
+    worker.add_argument("--name", default=None, help="worker name (default: tagtrail-<pid>)")
+    worker.add_argument(
+        "--concurrency", type=lambda text: _positive(text, 64), default=1, help="steps at once"
+    )
     rec = sub.add_parser(
         "recover",
         help="close runs, publications and files that a stopped process left behind in a home",
@@ -209,12 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cli_estate.run,
         "demo": cli_estate.demo,
         "recover": cli_estate.recover,
+        "worker": cli_estate.worker,
         "trace": cli_lineage.trace,
         "tags": cli_lineage.tags,
         "events": cli_lineage.events,
         "audit": cli_lineage.audit,
         "report": cli_report.report,
         "serve": cli_serve.serve,
+        "grants": cli_grants.grants,
     }
     try:
         return commands[args.command](args)

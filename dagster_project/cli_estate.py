@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             as_of=args.as_of,
             extracts=args.extracts,
             acknowledge=args.acknowledge or (),
+            workers=args.workers,
         )
     )
     return _finish(report, "tagtrail run")
@@ -128,16 +129,45 @@ def demo(args: argparse.Namespace) -> int:
     home = _home(args)
     from dagster_project.demo import run_demo
 
+    workers = args.workers
+    if args.team:
+        from dagster_project.team_demo import ensure_database, team_environment
+
+        team = team_environment()
+        ensure_database(team["TAGTRAIL_DAGSTER_URL"])
+        os.environ.update(team)
+        workers = workers or 2
+
     print(
         f"Generating {args.people:,} synthetic people under {home} and running every flow ...",
         flush=True,
     )
     report = _refusable(
         lambda: run_demo(
-            home, people=args.people, seed=args.seed, defect=args.defect, as_of=args.as_of
+            home,
+            people=args.people,
+            seed=args.seed,
+            defect=args.defect,
+            as_of=args.as_of,
+            workers=workers,
         )
     )
     return _finish(report, "tagtrail demo run")
+
+
+def worker(args: argparse.Namespace) -> int:
+    """One Celery worker on the deployment's broker and queue, in the foreground."""
+    from dagster_project.deployment import Deployment
+    from dagster_project.workers import worker_command
+
+    deployment = Deployment.from_env()
+    deployment.export()
+    _home(args)
+    command = worker_command(deployment, args.name or f"tagtrail-{os.getpid()}")
+    command[command.index("--concurrency") + 1] = str(args.concurrency)
+    print(f"Celery worker on queue {deployment.queue!r}; stop it with Ctrl-C", flush=True)
+    os.execv(command[0], command)
+    return EXIT_OK  # not reached: the worker replaces this process
 
 
 def recover(args: argparse.Namespace) -> int:

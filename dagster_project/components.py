@@ -7,6 +7,8 @@ Declared in a project's ``defs.yaml``::
       estate: ../../../my-estate          # relative to this defs.yaml
       home: {env: TAGTRAIL_HOME}          # read when a run starts; the UI shows only the name
       lineage_url: {env: TAGTRAIL_LINEAGE_URL}
+      datasets_url: {env: TAGTRAIL_DATASETS_URL}   # optional: publish to PostgreSQL tables
+      executor: celery                           # optional: steps on Celery workers
 
 Settings given as ``{env: NAME}`` become ``dg.EnvVar(NAME)`` on the resources, so Dagster reads
 them at run time and its UI shows the variable's name, never the value. ``estate`` decides which
@@ -55,7 +57,17 @@ class TagtrailEstate(dg.Component, dg.Model, dg.Resolvable):
     home: Setting = Field(default=None, description="TAGTRAIL_HOME: extracts, datasets, keys")
     extracts: Setting = Field(default=None, description="folder file sources are read from")
     lineage_url: Setting = Field(default=None, description="lineage store SQLAlchemy URL")
+    datasets_url: Setting = Field(
+        default=None,
+        description="PostgreSQL URL to publish datasets to, a schema a department (default: "
+        "Parquet files under home)",
+    )
     pseudonym_key_file: Setting = Field(default=None, description="file holding the key")
+    executor: str | EnvRef = Field(
+        default="in_process",
+        description="where steps run: in_process, or celery (workers on TAGTRAIL_CELERY_BROKER; "
+        "needs TAGTRAIL_DAGSTER_URL); {env: NAME, default: ...} reads it when definitions load",
+    )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """Load the estate (every declaration problem is reported at once) and build its defs."""
@@ -65,7 +77,7 @@ class TagtrailEstate(dg.Component, dg.Model, dg.Resolvable):
             load_estate(self.estate_folder(context.path)),
             resources={
                 "settings": settings,
-                "io_manager": DatasetIOManager(home=home),
+                "io_manager": self.io_manager(home),
                 "lineage": LineageResource(
                     home=home, url=_run_time(self.lineage_url, "lineage_url")
                 ),
@@ -73,7 +85,38 @@ class TagtrailEstate(dg.Component, dg.Model, dg.Resolvable):
                     key_file=_run_time(self.pseudonym_key_file, "pseudonym_key_file")
                 ),
             },
+            executor=self.executor_def(context.path),
         )
+
+    def io_manager(self, home: str | None) -> dg.ConfigurableIOManager:
+        """Tables in PostgreSQL when ``datasets_url`` is given, else files under the home."""
+        if self.datasets_url is None:
+            return DatasetIOManager(home=home)
+        from dagster_project.warehouse_io import WarehouseIOManager
+
+        url = _run_time(self.datasets_url, "datasets_url")
+        assert url is not None
+        return WarehouseIOManager(url=url)
+
+    def executor_def(self, here: Path) -> dg.ExecutorDefinition | None:
+        """Dagster's default executor, or Celery's on the deployment's broker and queue (a broker
+        URL given as a variable stays one, read where the run starts)."""
+        value = self.executor
+        if isinstance(value, EnvRef):
+            value = os.environ.get(value.env) or value.default or "in_process"
+        if value == "in_process":
+            return None
+        if value != "celery":
+            raise DeclarationError(
+                [
+                    f"{here / 'defs.yaml'}: attributes.executor: {value!r} is not in_process or celery"
+                ]
+            )
+        from dagster_celery import celery_executor
+
+        from dagster_project.deployment import Deployment
+
+        return celery_executor.configured(Deployment.from_env().executor_config())
 
     def estate_folder(self, here: Path) -> Path:
         """The estate's folder: from the environment (relative to the working directory) or

@@ -26,11 +26,13 @@ def run_demo(
     lineage_url: str | None = None,
     regenerate: bool = True,
     launched_by: str | None = None,
+    workers: int = 0,
 ) -> RunReport:
     """Generate sources under ``home``, optionally inject ``defect``, and run every flow.
 
     ``regenerate=False`` reruns on the extracts already there (to see a changed opt-out register
-    or a later ``as_of`` at work); ``launched_by`` defaults to the OS user.
+    or a later ``as_of`` at work); ``launched_by`` defaults to the OS user; ``workers`` as for
+    :func:`run_estate`.
     """
     home = home.resolve()
     as_of = as_of or dt.date.today()
@@ -49,5 +51,6 @@ def run_demo(
         lineage_url=lineage_url,
         launched_by=launched_by,
         tags={"tagtrail/defect": defect} if defect else None,
+        workers=workers,
     )
     return dataclasses.replace(report, injected=tuple(injected))

@@ -19,7 +19,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project import controls, gate
-from dagster_project.resources import PseudonymKey, TagtrailSettings, volume_of
+from dagster_project.resources import PseudonymKey, TagtrailSettings, dataset_store, volume_of
 from expectations import GateResult
 from lineage.control_facets import ControlsReport
 from lineage.facets import namespace
@@ -50,7 +50,6 @@ from pipelines.policy.result import (
     not_evaluated,
 )
 from pipelines.policy.retention import Purge, apply_retention, check_retention, cutoff
-from pipelines.store import dataset_path, read_dataset, sha256_of
 from pipelines.taxonomy import Masking
 from pipelines.transform import MissingKeyError, TransformContext
 
@@ -170,25 +169,21 @@ class _Run:
         )
 
     def _register_version(self) -> str | None:
-        """The register file's version if no passing publication recorded it, else None."""
+        """The register's published version if no passing publication recorded it, else None."""
         assert self.flow.opt_out is not None
         register = self.flow.opt_out.register
         owner = self.estate.dataset_owner[register]
-        path = dataset_path(self.settings.resolved_home(), owner, register)
-        version = sha256_of(path)
+        version = dataset_store(self.context).version(owner, register)
         recorded = self.context.resources.lineage.recorded_versions(namespace(owner), register)
         return None if version in recorded else version
 
     def _stored(self) -> pd.DataFrame | None:
-        path = dataset_path(
-            self.settings.resolved_home(),
-            self.estate.dataset_owner[self.flow.output],
-            self.flow.output,
-        )
-        if not path.is_file():
+        store = dataset_store(self.context)
+        owner = self.estate.dataset_owner[self.flow.output]
+        if not store.exists(owner, self.flow.output):
             return None
         try:
-            return read_dataset(path, columns=self.dataset.primary_key)
+            return store.read(owner, self.flow.output, columns=self.dataset.primary_key)
         except (KeyError, ValueError):  # stored before its key changed: nothing to compare
             return None
 

@@ -25,18 +25,24 @@ ALL_FLOWS_JOB = "all_flows"
 
 
 def build_definitions(
-    estate: Estate, *, resources: dict[str, object] | None = None
+    estate: Estate,
+    *,
+    resources: dict[str, object] | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
     """Everything Dagster needs to run ``estate``.
 
     One asset per dataset with its gate and controls; the ``all_flows`` job; the source sensor and
     the flows' automation; the daily ``agreement_review`` job and its schedule; default resources.
+    ``executor`` (default: Dagster's) runs the jobs' steps, e.g. on Celery workers.
     """
     with young_collections_only():
-        return _definitions(estate, resources or {})
+        return _definitions(estate, resources or {}, executor)
 
 
-def _definitions(estate: Estate, resources: dict[str, object]) -> dg.Definitions:
+def _definitions(
+    estate: Estate, resources: dict[str, object], executor: dg.ExecutorDefinition | None
+) -> dg.Definitions:
     computed = propagate(estate)
     if problems := check_declared(estate, computed):
         raise DeclarationError(problems)
@@ -67,4 +73,5 @@ def _definitions(estate: Estate, resources: dict[str, object]) -> dg.Definitions
             skipped_flows_sensor(estate),
         ],
         resources=defaults | resources,
+        executor=executor,
     )

@@ -20,20 +20,17 @@ from pathlib import Path
 from typing import Final
 
 import dagster as dg
+from dagster_postgres.utils import DagsterPostgresException
+from sqlalchemy.exc import DBAPIError
 
-from lineage.recovery import Recovered, close_runs, recover_publications
-from lineage.store import LineageStore, configured_url, open_store
+from dagster_project.deployment import DAGSTER_URL_ENV, Deployment, is_ours
+from lineage.recovery import Recovered, close_runs, recover_publications, remove_stale_tables
+from lineage.store import LineageStore, StoreError, configured_url, open_store
+from lineage.store.connect import is_transient, mask_url
 from lineage.store.outbox import OpenRun
 from pipelines.store import stale_files
+from pipelines.warehouse import Warehouse
 
-DAGSTER_YAML: Final = """\
-telemetry:
-  enabled: false
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 180
-  max_resume_run_attempts: 0
-"""
 PID_TAG: Final = "tagtrail/pid"
 HOST_TAG: Final = "tagtrail/host"
 LOCK: Final = ".tagtrail.lock"
@@ -61,16 +58,20 @@ class Recovery:
         out += [f"publication of {d} finished" for d in self.lineage.published]
         out += [f"publication of {d} abandoned" for d in self.lineage.abandoned]
         out += [f"left-over file {f} removed" for f in self.removed_files]
+        out += [f"left-over staging table {t} removed" for t in self.lineage.removed_tables]
         return out
 
 
-def dagster_home(home: Path) -> Path:
-    """The Dagster instance folder under ``home`` (created owner-only, with its settings)."""
+def dagster_home(home: Path, deployment: Deployment | None = None) -> Path:
+    """The Dagster instance folder under ``home`` (created owner-only), its ``dagster.yaml``
+    written for ``deployment`` (default: the environment's), unless someone else wrote it."""
     path = home / "dagster"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings = path / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text(DAGSTER_YAML)
+    wanted = (deployment or Deployment.from_env()).instance_yaml()
+    current = settings.read_text() if settings.exists() else None
+    if current is None or (current != wanted and is_ours(current)):
+        settings.write_text(wanted)
     return path
 
 
@@ -93,10 +94,36 @@ def prepare(home: Path, lineage_url: str | None = None) -> Recovery:
         home.chmod(0o700)  # datasets, extracts, keys and the store are for its owner only
         instance_dir = dagster_home(home)
         with (
-            dg.DagsterInstance.from_config(str(instance_dir)) as instance,
+            open_instance(instance_dir) as instance,
             open_store(lineage_url or configured_url(home)) as store,
         ):
             return _recover(home, instance, store)
+
+
+@contextmanager
+def open_instance(instance_dir: Path) -> Iterator[dg.DagsterInstance]:
+    """Dagster's instance in ``instance_dir``; a :class:`StoreError` naming the variable to fix
+    when its database (``TAGTRAIL_DAGSTER_URL``) cannot be used."""
+    try:
+        instance = dg.DagsterInstance.from_config(str(instance_dir))
+    except (DBAPIError, DagsterPostgresException) as raised:
+        exc = raised.__cause__ if isinstance(raised.__cause__, DBAPIError) else raised
+        url = os.environ.get(DAGSTER_URL_ENV, "")
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        reason = (str(orig).strip().splitlines() or ["unknown error"])[0]
+        transient = is_transient(exc)
+        advice = (
+            "check it is running and retry"
+            if transient
+            else f"set {DAGSTER_URL_ENV} to one you can use"
+        )
+        raise StoreError(
+            f"cannot open Dagster's instance storage at {mask_url(url)}: {reason}; {advice}",
+            url=mask_url(url),
+            transient=transient,
+        ) from None
+    with instance:
+        yield instance
 
 
 def launch_tags() -> dict[str, str]:
@@ -125,13 +152,22 @@ def _recover(home: Path, instance: dg.DagsterInstance, store: LineageStore) -> R
             f"{parent.status.value.lower()}); closed by tagtrail recovery"
         )
 
-    recover_publications(store, done.lineage)
+    warehouse = _warehouse()
+    recover_publications(store, done.lineage, warehouse=warehouse)
+    if warehouse is not None:
+        remove_stale_tables(store, warehouse, done.lineage)
     close_runs(store, gone, done.lineage)
     keep = {Path(p.staged) for p in store.pending_publications()}
     for path in stale_files(home, keep):
         path.unlink(missing_ok=True)
         done.removed_files.append(str(path.relative_to(home)))
     return done
+
+
+def _warehouse() -> Warehouse | None:
+    """The datasets' PostgreSQL database when ``TAGTRAIL_DATASETS_URL`` names one."""
+    url = os.environ.get("TAGTRAIL_DATASETS_URL")
+    return Warehouse(url) if url else None
 
 
 def _process_gone(tags: Mapping[str, str]) -> bool:

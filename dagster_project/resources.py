@@ -1,5 +1,9 @@
 """Resources: where files live, the reference date, the pseudonymisation key, dataset storage.
 
+Components that read a published dataset directly get it from :func:`dataset_store`: the IO
+manager in use decides where datasets are (Parquet files under the home, or PostgreSQL tables
+with :class:`dagster_project.warehouse_io.WarehouseIOManager`).
+
 Everything is resolved when a run starts, never when definitions load.
 """
 
@@ -14,7 +18,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
@@ -29,6 +32,7 @@ from pipelines.store import (
     stage_dataset,
     write_dataset,
 )
+from pipelines.warehouse.stores import DatasetStore, FileStore
 
 EXTRACTS_ENV = "TAGTRAIL_EXTRACTS"
 KEY_ENV = "TAGTRAIL_PSEUDONYM_KEY"
@@ -98,12 +102,24 @@ def volume_of(
     """
     from dagster_project.lineage import launch_of
 
-    settings: TagtrailSettings = context.resources.settings
-    path = dataset_path(settings.resolved_home(), estate.dataset_owner[dataset], dataset)
-    previous = pq.read_metadata(path).num_rows if path.is_file() else None
+    previous = dataset_store(context).rows(estate.dataset_owner[dataset], dataset)
     acknowledged = context.run.tags.get(ACKNOWLEDGE_TAG, "").split(",")
     by = launch_of(context).by if dataset in acknowledged else None
     return check_volume(estate, dataset, rows, previous, by)
+
+
+def dataset_store(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> DatasetStore:
+    """Where the run's published datasets are: the IO manager's store if it has one (it needs
+    ``io_manager`` among the step's resources), else Parquet files under the settings' home."""
+    io_manager = getattr(context.resources, "io_manager", None)
+    chooser = getattr(io_manager, "dataset_store", None)
+    if callable(chooser):
+        store: DatasetStore = chooser()
+        return store
+    settings: TagtrailSettings = context.resources.settings
+    return FileStore(settings.resolved_home())
 
 
 def default_key_file(home: Path) -> Path:

@@ -12,17 +12,25 @@ import getpass
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.deployment import DAGSTER_URL_ENV, EXECUTOR_ENV, Deployment
+from dagster_project.distributed import execute_on_workers, run_resources, step_processes
 from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
-from dagster_project.instance import Recovery, dagster_home, launch_tags, prepare
-from dagster_project.lineage import LineageResource
+from dagster_project.instance import (
+    Recovery,
+    dagster_home,
+    launch_tags,
+    open_instance,
+    prepare,
+)
 from dagster_project.metadata import asset_key
-from dagster_project.resources import ACKNOWLEDGE_TAG, DatasetIOManager, TagtrailSettings
+from dagster_project.resources import ACKNOWLEDGE_TAG, TagtrailSettings
 from dagster_project.summary import DatasetOutcome, summarise
+from dagster_project.workers import BrokerUnavailable, ensure_workers
 from lineage.delivery import DeliveryReport, deliver
 from lineage.store import StoreError, configured_url, open_store
 from pipelines.estate import Estate
@@ -59,6 +67,9 @@ class RunReport:
     injected: tuple[str, ...] = ()
     recovery: Recovery | None = None
     delivery: DeliveryReport | None = None
+    step_pids: dict[str, int] = field(default_factory=dict)
+    distributed: bool = False
+    runs_stored: str | None = None
 
     @property
     def halted(self) -> list[DatasetOutcome]:
@@ -83,10 +94,25 @@ def selected(estate: Estate, names: Sequence[str] | None) -> list[str]:
     return [d for d in estate.topological_datasets() if d in wanted]
 
 
-def preflight(estate: Estate, datasets: Sequence[str], home: Path, extracts: Path) -> None:
-    """Raise :class:`RunRefused` listing every reason the selected datasets cannot run."""
+def preflight(
+    estate: Estate,
+    datasets: Sequence[str],
+    home: Path,
+    extracts: Path,
+    io_manager: dg.ConfigurableIOManager | None = None,
+) -> None:
+    """Raise :class:`RunRefused` listing every reason the selected datasets cannot run.
+
+    Inputs count as published where ``io_manager`` stores datasets if it says (its
+    ``dataset_store()``), else as Parquet files under ``home``.
+    """
     problems: list[tuple[str, bool]] = []
     chosen = set(datasets)
+    chooser = getattr(io_manager, "dataset_store", None)
+    try:
+        store = chooser() if callable(chooser) else None
+    except dg.Failure as exc:  # the datasets' store is not configured
+        raise RunRefused([exc.description or str(exc)]) from None
     for name in datasets:
         flow = estate.producer(name)
         if flow is None:
@@ -96,12 +122,30 @@ def preflight(estate: Estate, datasets: Sequence[str], home: Path, extracts: Pat
                 problems.append((str(exc), exc.transient))
             continue
         for needed in flow.inputs:
-            published = dataset_path(home, estate.dataset_owner[needed], needed).is_file()
+            owner = estate.dataset_owner[needed]
+            if store is not None:
+                if needed in chosen:
+                    continue
+                try:
+                    place = f"as {store.location(owner, needed)}"
+                    published = store.exists(owner, needed)
+                except Exception as exc:  # e.g. the server did not answer: nothing can run
+                    problems.append(
+                        (
+                            f"could not check whether '{needed}' is published in the datasets' "
+                            f"store ({type(exc).__name__}); try again once it answers",
+                            True,
+                        )
+                    )
+                    continue
+            else:
+                published = dataset_path(home, owner, needed).is_file()
+                place = f"under {home}"
             if needed not in chosen and not published:
                 problems.append(
                     (
                         f"flow '{flow.name}' reads '{needed}', which is not selected and has "
-                        f"never been published under {home}; add --select {needed} or run it first",
+                        f"never been published {place}; add --select {needed} or run it first",
                         False,
                     )
                 )
@@ -120,11 +164,13 @@ def run_estate(
     launched_by: str | None = None,
     tags: dict[str, str] | None = None,
     acknowledge: Sequence[str] = (),
+    workers: int = 0,
 ) -> RunReport:
     """Check, then materialize the selected datasets of ``estate`` (all by default) into ``home``.
 
     ``acknowledge`` names datasets whose volume change is expected this once: their volume
-    guard warns instead of halting, in the name of ``launched_by``.
+    guard warns instead of halting, in the name of ``launched_by``. Where the steps run is the
+    environment's :class:`Deployment`; ``workers`` starts that many Celery workers if missing.
     """
     home = home.resolve()
     as_of = as_of or dt.date.today()
@@ -135,32 +181,45 @@ def run_estate(
     )
     datasets = selected(estate, select)
     acknowledged = selected(estate, acknowledge) if acknowledge else []
-    preflight(estate, datasets, home, settings.extracts_folder(estate))
+    deployment = Deployment.from_env()
+    deployment.export()
+    resources = run_resources(home, settings, lineage_url)
+    io_manager = resources["io_manager"]
+    assert isinstance(io_manager, dg.ConfigurableIOManager)
+    preflight(estate, datasets, home, settings.extracts_folder(estate), io_manager)
     recovery = prepare(home, lineage_url)
-    defs = build_definitions(
-        estate,
-        resources={
-            "settings": settings,
-            "io_manager": DatasetIOManager(home=str(home)),
-            "lineage": LineageResource(home=str(home), url=lineage_url),
-        },
-    )
-    instance_dir = dagster_home(home)
+    instance_dir = dagster_home(home, deployment)
     keys = [asset_key(estate, d) for d in datasets]
+    run_tags = {
+        "tagtrail/launched_by": launched_by or getpass.getuser(),
+        **launch_tags(),
+        **({ACKNOWLEDGE_TAG: ",".join(acknowledged)} if acknowledged else {}),
+        **(tags or {}),
+    }
     started = time.monotonic()
-    with dg.DagsterInstance.from_config(str(instance_dir)) as instance:
-        result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            asset_selection=keys if select else None,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            tags={
-                "tagtrail/launched_by": launched_by or getpass.getuser(),
-                **launch_tags(),
-                **({ACKNOWLEDGE_TAG: ",".join(acknowledged)} if acknowledged else {}),
-                **(tags or {}),
-            },
-        )
+    with open_instance(instance_dir) as instance:
+        if deployment.distributed or workers:
+            result: dg.ExecuteInProcessResult | dg.ExecuteJobResult = _on_workers(
+                instance,
+                deployment,
+                estate,
+                settings,
+                lineage_url,
+                keys if select else None,
+                run_tags,
+                workers,
+                home,
+            )
+        else:
+            defs = build_definitions(estate, resources=run_resources(home, settings, lineage_url))
+            result = defs.resolve_job_def(ALL_FLOWS_JOB).execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=keys if select else None,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                tags=run_tags,
+            )
+        processes = step_processes(instance, result.run_id)
     outcomes = summarise(result, estate, datasets)
     halted = any(o.status != "published" for o in outcomes)
     if any(o.status == "not run" for o in outcomes):
@@ -173,7 +232,42 @@ def run_estate(
         instance_dir,
         recovery=recovery,
         delivery=_deliver(home, lineage_url, budget),
+        step_pids=processes,
+        distributed=deployment.distributed or bool(workers),
+        runs_stored=f"PostgreSQL ({DAGSTER_URL_ENV})" if deployment.dagster_url else None,
     )
+
+
+def _on_workers(
+    instance: dg.DagsterInstance,
+    deployment: Deployment,
+    estate: Estate,
+    settings: TagtrailSettings,
+    lineage_url: str | None,
+    keys: list[dg.AssetKey] | None,
+    tags: dict[str, str],
+    workers: int,
+    home: Path,
+) -> dg.ExecuteJobResult:
+    """The run with its steps on Celery workers (``workers`` of them at least, started here if
+    missing and stopped after)."""
+    if not deployment.distributed:
+        raise RunRefused(
+            [f"--workers needs {EXECUTOR_ENV}=celery (and {DAGSTER_URL_ENV}); see the README"]
+        )
+    try:
+        with ensure_workers(deployment, workers, home / "logs"):
+            return execute_on_workers(
+                instance,
+                deployment,
+                estate=estate.root,
+                settings=settings,
+                lineage_url=lineage_url,
+                asset_selection=keys,
+                tags=tags,
+            )
+    except BrokerUnavailable as exc:
+        raise RunRefused([str(exc)], transient=True) from None
 
 
 def _record_skipped(

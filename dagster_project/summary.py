@@ -38,7 +38,9 @@ class DatasetOutcome:
 
 
 def summarise(
-    result: dg.ExecuteInProcessResult, estate: Estate, datasets: Sequence[str]
+    result: dg.ExecuteInProcessResult | dg.ExecuteJobResult,
+    estate: Estate,
+    datasets: Sequence[str],
 ) -> list[DatasetOutcome]:
     """Per dataset run: published, held back, not run or error; rows; checks; privacy tags."""
     materialized = {
@@ -143,8 +145,12 @@ def render(report: RunReport, title: str = "tagtrail run") -> str:
         f"checks: {values.count('passed')} passed, {values.count('warned')} warned, "
         f"{values.count('failed')} failed"
         + (f", {not_run} not run (the dataset was already held back)" if not_run else ""),
-        f"Dagster runs are in {report.dagster_home}; `make ui` opens them on http://127.0.0.1:3000",
+        f"Dagster runs are in {report.runs_stored or report.dagster_home}; `make ui` opens "
+        "them on http://127.0.0.1:3000",
     ]
+    if report.distributed:
+        workers = len(set(report.step_pids.values()))
+        lines.append(f"steps: {len(report.step_pids)} ran in {workers} Celery worker processes")
     if report.delivery is not None:
         lines.append(f"OpenLineage: {report.delivery.summary()}")
         if report.delivery.pending:

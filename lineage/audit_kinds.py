@@ -1,5 +1,7 @@
 """The kinds of audit record the lineage store derives from tagtrail's events.
 
+``grant_changed`` records a privilege ``tagtrail grants --apply`` changed in the dataset warehouse.
+
 A module of its own so that the command line can offer them without importing the store.
 """
 
@@ -20,5 +22,6 @@ AuditKind = Literal[
     "opt_out_exclusion",
     "dataset_destroyed",
     "dataset_archived",
+    "grant_changed",
 ]
 AUDIT_KINDS: Final[tuple[AuditKind, ...]] = get_args(AuditKind)

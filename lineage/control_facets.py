@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import attr
 from openlineage.client.generated.base import DatasetFacet, RunFacet
@@ -26,7 +26,7 @@ from pipelines.policy.retention import Purge
 AUDIT_KEY: Final = "tagtrail_audit"
 CONTROLS_KEY: Final = "tagtrail_controls"
 AUDIT_SCHEMA_URL: Final = (
-    "https://tagtrail.dev/spec/facets/1-2-0/TagtrailAuditRunFacet.json#/$defs/RunFacet"
+    "https://tagtrail.dev/spec/facets/1-3-0/TagtrailAuditRunFacet.json#/$defs/RunFacet"
 )
 CONTROLS_SCHEMA_URL: Final = (
     "https://tagtrail.dev/spec/facets/1-1-1/TagtrailControlsDatasetFacet.json#/$defs/DatasetFacet"
@@ -75,6 +75,7 @@ class TagtrailAuditRunFacet(RunFacet):
     agreement: str | None = attr.field(default=None)
     purpose: str | None = attr.field(default=None)
     skippedBecause: list[dict[str, str]] | None = attr.field(default=None)
+    grant: dict[str, Any] | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:

@@ -199,4 +199,6 @@ def audit_summary(record: AuditRecord) -> str:
             f"{record.kind.removeprefix('dataset_')} {_number(d.get('rows'))} rows{where} "
             f"(keys sha256 {_short(d.get('keysSha256'))}): {d.get('reason', '?')}"
         )
+    if record.kind == "grant_changed":
+        return f"{d.get('statement', '?')} ({d.get('reason', '?')}; as of {d.get('asOf', '?')})"
     return ", ".join(f"{key}={value}" for key, value in d.items())

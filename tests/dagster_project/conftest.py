@@ -11,6 +11,8 @@ import pytest
 from dagster_project.demo import run_demo
 from dagster_project.run import RunReport
 
+from .pg import team_database  # noqa: F401  (a fixture for the tests here)
+
 AS_OF = dt.date(2026, 11, 1)
 PEOPLE = 1500
 

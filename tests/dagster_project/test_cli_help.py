@@ -8,7 +8,8 @@ from dagster_project.cli import main
 
 COMMANDS = [
     [], ["init"], ["validate"], ["run"], ["demo"], ["recover"], ["trace"], ["tags"], ["events"],
-    ["audit"], ["report"], ["report", "ropa"], ["report", "transparency"], ["serve"],
+    ["audit"], ["report"], ["report", "ropa"], ["report", "transparency"], ["serve"], ["worker"],
+    ["grants"],
 ]  # fmt: skip
 
 
