@@ -10,7 +10,7 @@ Then, each in a fresh process whose own ``getrusage(RUSAGE_SELF).ru_maxrss`` is 
 - **indb**: the dataset's suite, with the declared primary-key rules, through GX's SQL datasource
   (:func:`expectations.sql_gate.run_sql_gate`), and the SQL controls (opt-outs, k-anonymity with
   l-diversity over sex, postcode and ethnicity by person, retention);
-- **pandas**: the first ``--pandas-rows`` rows of the same table read into pandas (``COPY`` to a
+- **pandas**: the same table (or its first ``--pandas-rows`` rows) read into pandas (``COPY`` to a
   file, read as a CSV source is: text, then conformed), the same suite through the pandas gate and the same
   controls as pandas functions.
 
@@ -230,7 +230,12 @@ def main() -> None:
     """Build or reuse the table, measure both paths, print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--pandas-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pandas-rows",
+        type=int,
+        default=None,
+        help="rows for the pandas path (default: all of them, the same data; 10M needs ~8 GB)",
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
     url = os.environ.get("TAGTRAIL_BENCH_PG_URL", DEFAULT_URL)
@@ -248,7 +253,7 @@ def main() -> None:
     setup = SETUP.format(as_of=AS_OF)
     indb = run(setup + INDB.format(**values), "in-database", args.timeout)
     print(describe("indb", indb), flush=True)
-    rows = min(args.pandas_rows, args.rows)
+    rows = min(args.pandas_rows or args.rows, args.rows)
     pandas = run(setup + PANDAS.format(rows=rows, **values), "pandas", args.timeout)
     print(describe("pandas", pandas), flush=True)
     print(
