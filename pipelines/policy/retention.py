@@ -86,6 +86,12 @@ def check_retention(frame: pd.DataFrame, purge: Purge) -> ControlResult:
     dates = frame[purge.date_column]
     late = int(expired(dates, purge.cutoff).sum())
     undated = int(to_dates(dates).isna().sum())
+    return retention_result(purge, len(frame), late, undated)
+
+
+def retention_result(purge: Purge, kept: int, late: int, undated: int) -> ControlResult:
+    """The retention control's verdict on stored rows: ``kept`` of them, ``late`` past the
+    cutoff, ``undated`` without a date (however they were counted)."""
     findings = []
     if late:
         findings.append(f"{late} row(s) are past retention (before {purge.cutoff})")
@@ -99,13 +105,13 @@ def check_retention(frame: pd.DataFrame, purge: Purge) -> ControlResult:
         rule=purge.rule,
         summary="; ".join(findings)
         if findings
-        else f"{purge.purged} row(s) purged (dated before {purge.cutoff}); {len(frame)} kept",
+        else f"{purge.purged} row(s) purged (dated before {purge.cutoff}); {kept} kept",
         findings=tuple(findings),
         counts={
             "cutoff": purge.cutoff.isoformat(),
             "purged": purge.purged,
             "purged_from_storage": purge.previously_stored,
-            "kept": len(frame),
+            "kept": kept,
             "past_retention_after_purge": late,
             "undated": undated,
         },

@@ -39,8 +39,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from pipelines.model import Agreement
-from pipelines.policy.result import OPT_OUTS, RETENTION, ControlResult
-from pipelines.policy.retention import Purge, cutoff
+from pipelines.policy.result import OPT_OUTS, ControlResult
+from pipelines.policy.retention import Purge, cutoff, retention_result
 from pipelines.policy.sql_cells import small_cells_sql
 from pipelines.policy.sql_disclosure import check_disclosure_sql
 from pipelines.policy.sql_tables import (
@@ -238,27 +238,4 @@ def check_retention_sql(conn: sa.Connection, table_ref: TableRef, purge: Purge) 
         ).select_from(table.clause)
     ).one()
     kept, late, undated = (int(v) for v in counts)
-    findings = []
-    if late:
-        findings.append(f"{late} row(s) are past retention (before {purge.cutoff})")
-    if undated:
-        findings.append(
-            f"{undated} row(s) have no {purge.date_column}, so their retention cannot be enforced"
-        )
-    return ControlResult(
-        control=RETENTION,
-        passed=not findings,
-        rule=purge.rule,
-        summary="; ".join(findings)
-        if findings
-        else f"{purge.purged} row(s) purged (dated before {purge.cutoff}); {kept} kept",
-        findings=tuple(findings),
-        counts={
-            "cutoff": purge.cutoff.isoformat(),
-            "purged": purge.purged,
-            "purged_from_storage": purge.previously_stored,
-            "kept": kept,
-            "past_retention_after_purge": late,
-            "undated": undated,
-        },
-    )
+    return retention_result(purge, kept, late, undated)
