@@ -8,6 +8,8 @@ import pandas as pd
 
 from pipelines.model import Agreement, Disclosure, Flow, KAnonymityRule, SmallCellRule
 from pipelines.policy.disclosure import (
+    KAnonymity,
+    LDiversity,
     SuppressionAudit,
     audit_suppression,
     k_anonymity,
@@ -37,6 +39,22 @@ def check_disclosure(
 def _k_anonymity(rule: KAnonymityRule, k: int, output: pd.DataFrame) -> ControlResult:
     qis = list(rule.quasi_identifiers)
     kres = k_anonymity(output, qis, k, unit=rule.unit, max_groups=MAX_GROUPS)
+    lres = (
+        l_diversity(
+            output, qis, rule.sensitive, rule.l_diversity, unit=rule.unit, max_groups=MAX_GROUPS
+        )
+        if rule.sensitive and rule.l_diversity
+        else None
+    )
+    return k_anonymity_result(rule, k, kres, lres)
+
+
+def k_anonymity_result(
+    rule: KAnonymityRule, k: int, kres: KAnonymity, lres: LDiversity | None
+) -> ControlResult:
+    """The disclosure control's verdict on a k-anonymity rule from its measures (``lres`` when
+    the rule asks for l-diversity), however they were taken (pandas or SQL)."""
+    qis = list(rule.quasi_identifiers)
     findings: list[str] = []
     counts: dict[str, int | str] = {
         "k": k,
@@ -54,9 +72,8 @@ def _k_anonymity(rule: KAnonymityRule, k: int, output: pd.DataFrame) -> ControlR
     rule_text = f"k-anonymity: every combination of {', '.join(qis)} covers at least {k} " + (
         "people" if rule.unit else "rows"
     )
-    if rule.sensitive and rule.l_diversity:
+    if lres is not None and rule.sensitive and rule.l_diversity:
         l, sensitive = rule.l_diversity, rule.sensitive  # noqa: E741
-        lres = l_diversity(output, qis, sensitive, l, unit=rule.unit, max_groups=MAX_GROUPS)
         counts |= {
             "l": l,
             "smallest_l": lres.min_l,

@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from pipelines.model import Agreement, Disclosure, Flow, KAnonymityRule
 from pipelines.policy.disclosure import Group, KAnonymity, LDiversity
-from pipelines.policy.disclosure_check import MAX_GROUPS, check_disclosure
-from pipelines.policy.result import DISCLOSURE_CONTROL, ControlResult
+from pipelines.policy.disclosure_check import MAX_GROUPS, check_disclosure, k_anonymity_result
+from pipelines.policy.result import ControlResult
 from pipelines.policy.sql_tables import (
     SqlControlError,
     Table,
@@ -236,57 +236,17 @@ def _k_anonymity(conn: sa.Connection, table: Table, rule: KAnonymityRule, k: int
     """The result :func:`check_disclosure` builds for a k-anonymity rule, from SQL counts."""
     qis = list(rule.quasi_identifiers)
     kres = k_anonymity_sql(conn, table, qis, k, unit=rule.unit, max_groups=MAX_GROUPS)
-    people = "people" if rule.unit else "rows"
-    findings: list[str] = []
-    counts: dict[str, int | str] = {
-        "k": k,
-        "smallest_k": kres.min_k,
-        "classes": kres.classes,
-        "classes_below_k": kres.classes_below,
-        f"{people}_in_classes_below_k": kres.rows_below,
-    }
-    groups = list(kres.failing_groups)
-    if not kres.passed:
-        findings.append(
-            f"{kres.classes_below} combination(s) of {', '.join(qis)} cover fewer than {k} "
-            f"{people} (smallest: {kres.min_k})"
+    lres = (
+        l_diversity_sql(
+            conn,
+            table,
+            qis,
+            rule.sensitive,
+            rule.l_diversity,
+            unit=rule.unit,
+            max_groups=MAX_GROUPS,
         )
-    rule_text = f"k-anonymity: every combination of {', '.join(qis)} covers at least {k} {people}"
-    if rule.sensitive and rule.l_diversity:
-        l, sensitive = rule.l_diversity, rule.sensitive  # noqa: E741
-        lres = l_diversity_sql(
-            conn, table, qis, sensitive, l, unit=rule.unit, max_groups=MAX_GROUPS
-        )
-        counts |= {
-            "l": l,
-            "smallest_l": lres.min_l,
-            "classes_below_l": lres.classes_below,
-            "classes_with_shared_value": lres.classes_shared,
-        }
-        person = "person" if rule.unit else "row"
-        rule_text += (
-            f"; l-diversity: at least {l} distinct {sensitive} a combination, and none held by "
-            f"every {person} of it"
-        )
-        if lres.classes_under_l:
-            findings.append(
-                f"{lres.classes_under_l} combination(s) hold fewer than {l} distinct "
-                f"{sensitive} values (smallest: {lres.min_l})"
-            )
-        if lres.classes_below > lres.classes_under_l:
-            findings.append(
-                f"{lres.classes_below - lres.classes_under_l} combination(s) with {l} or more "
-                f"distinct values still have a {sensitive} value held by every {person} in them"
-            )
-        groups += [g | {"failed": "l-diversity"} for g in lres.failing_groups]
-    return ControlResult(
-        control=DISCLOSURE_CONTROL,
-        passed=not findings,
-        rule=rule_text,
-        summary="; ".join(findings)
-        if findings
-        else f"smallest k is {kres.min_k} over {kres.classes} combinations",
-        findings=tuple(findings),
-        counts=counts,
-        groups=tuple(groups[:MAX_GROUPS]),
+        if rule.sensitive and rule.l_diversity
+        else None
     )
+    return k_anonymity_result(rule, k, kres, lres)
