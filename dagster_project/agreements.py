@@ -33,6 +33,8 @@ if TYPE_CHECKING:
         UnresolvedAssetJobDefinition,
     )
 
+    from pipelines.model import Agreement
+
 
 def received(estate: Estate) -> dict[dg.AssetKey, str]:
     """Every dataset received under an agreement (a flow's output), by asset key."""
@@ -173,9 +175,39 @@ def _dispose(
         record,
         archive_to=lambda at: archive_path(home, owner, dataset, at),
     )
+    periods = _dispose_periods(context, estate, computed, dataset, action, agreement)
+    if periods:
+        disposal = _total(disposal, periods)
     if disposal is not None:
         context.log.warning(
             f"{dataset}: {disposal.rows} rows {disposal.action}: agreement {agreement.id} ended "
             f"on {agreement.end}"
         )
     return disposal
+
+
+def _dispose_periods(
+    context: dg.AssetCheckExecutionContext,
+    estate: Estate,
+    computed: Computed,
+    dataset: str,
+    action: Action,
+    agreement: "Agreement",
+) -> list[Disposal]:
+    """Every stored period of a partitioned dataset, disposed of as the agreement says."""
+    from dagster_project.partition_purge import dispose_periods
+    from dagster_project.partition_store import partitioning, stored_keys
+
+    if partitioning(estate, dataset) is None:
+        return []
+    keys = stored_keys(dataset_store(context), estate.dataset_owner[dataset], dataset)
+    reason = f"agreement {agreement.id} ended on {agreement.end}"
+    return [d for _, d in dispose_periods(context, estate, computed, dataset, keys, action, reason)]
+
+
+def _total(whole: Disposal | None, periods: list[Disposal]) -> Disposal:
+    """One summary of a dataset's disposal: its rows in every period (the keys' hash and the
+    archive of the first; each period has its own audit record)."""
+    first = whole or periods[0]
+    rows = sum(d.rows for d in periods) + (whole.rows if whole else 0)
+    return Disposal(first.action, rows, first.keys_sha256, first.at, first.archived_to)

@@ -15,7 +15,9 @@ from dagster_project import controls, gate, metadata
 from dagster_project.automation import flow_condition
 from dagster_project.enforce import run_flow
 from dagster_project.halts import halt_message, halting_checks, report_halt
+from dagster_project.indb_source import VALIDATED_IN, in_database
 from dagster_project.lineage import AssetRun, launch_of
+from dagster_project.partition_store import partitions_def, period_of
 from dagster_project.resources import TagtrailSettings, volume_of
 from dagster_project.sensors import FINGERPRINT
 from expectations import GateResult
@@ -89,6 +91,7 @@ def _dataset_asset(
             context.job_name,
             context.resources.lineage.emitter,
             launch_of(context),
+            period_of(context, flow),
         )
         run.emit("START")
         finished = False
@@ -96,6 +99,11 @@ def _dataset_asset(
             result: GateResult | None
             extra: dict[str, Any] = {}
             if flow is None:
+                indb = in_database(context, estate, name)
+                if indb is not None:
+                    yield from indb.materialize(context, run, provenance, output)
+                    finished = True  # its FAIL event, or the COMPLETE one with the publication
+                    return
                 frame, result, extra = _source(context, estate, name)
                 report = _source_controls(context, estate, name, frame)
                 yield from (controls.check_result(r) for r in report.results if r.evaluated)
@@ -148,6 +156,7 @@ def _dataset_asset(
         ins={d: dg.AssetIn(key=metadata.asset_key(estate, d)) for d in inputs},
         can_subset=True,
         required_resource_keys=RESOURCE_KEYS,
+        partitions_def=partitions_def(flow.partitions) if flow and flow.partitions else None,
     )(_asset)
 
 
@@ -196,6 +205,7 @@ def _source(
             description=str(exc.problem if isinstance(exc, SourceError) else exc),
             metadata={"tagtrail/source_error": "transient" if transient else "terminal"},
         ) from None
+    seen[VALIDATED_IN] = "pandas"
     return frame, gate.evaluate(frame, conformance, ds, estate.suites[name]), seen
 
 

@@ -154,6 +154,21 @@ def _estate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="accept an expected large drop in these datasets' rows for this run (recorded in "
         "the audit trail with who launched it)",
     )
+    periods = run.add_mutually_exclusive_group()
+    periods.add_argument(
+        "--partition",
+        nargs="+",
+        metavar="KEY",
+        default=None,
+        help="run (or rerun) only these periods of the partitioned flows: 2026-10 (monthly) or "
+        "2026-10-14 (daily); default every period their inputs have rows in",
+    )
+    periods.add_argument(
+        "--partitions",
+        metavar="FROM:TO",
+        default=None,
+        help="backfill every period from FROM to TO, both included (one Dagster run a period)",
+    )
     demo = sub.add_parser("demo", help="generate the synthetic estate and run every flow")
     from pipelines.demo.generate import MAX_PEOPLE
 

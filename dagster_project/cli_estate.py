@@ -119,9 +119,21 @@ def run(args: argparse.Namespace) -> int:
             extracts=args.extracts,
             acknowledge=args.acknowledge or (),
             workers=args.workers,
+            partitions=args.partition or (),
+            partition_range=_span(args.partitions),
         )
     )
     return _finish(report, "tagtrail run")
+
+
+def _span(text: str | None) -> tuple[str, str] | None:
+    """``--partitions FROM:TO`` as its two keys (a usage error if malformed)."""
+    if text is None:
+        return None
+    first, sep, last = text.partition(":")
+    if not sep or not first or not last:
+        raise UsageError(f"--partitions takes FROM:TO, such as 2026-01:2026-06; got '{text}'")
+    return first, last
 
 
 def demo(args: argparse.Namespace) -> int:

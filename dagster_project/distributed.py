@@ -70,7 +70,7 @@ def execute_on_workers(
     lineage_url: str | None,
     asset_selection: Sequence[dg.AssetKey] | None,
     tags: Mapping[str, str],
-) -> dg.ExecuteJobResult:
+) -> dg.JobExecutionResult:
     """Run the estate's job with its steps on the deployment's Celery workers; the result holds
     every event (the run is over when it returns)."""
     job = dg.build_reconstructable_job(
@@ -112,3 +112,14 @@ def step_processes(instance: dg.DagsterInstance, run_id: str) -> dict[str, int]:
         if r.event_log_entry.step_key and r.event_log_entry.dagster_event
         if r.event_log_entry.dagster_event.pid is not None
     }
+
+
+def unfinished_steps(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """Steps of run ``run_id`` that started and never reported success or failure (their
+    process died: a worker killed or lost)."""
+    ended = {
+        r.event_log_entry.step_key
+        for kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+        for r in instance.get_records_for_run(run_id, of_type=kind, limit=10_000).records
+    }
+    return set(step_processes(instance, run_id)) - ended

@@ -8,10 +8,15 @@
 6. The quality gate validates it.
 
 Anything that halts leaves the later controls "not evaluated" and nothing is written.
+
+A partitioned flow's run publishes one period: stored periods past retention are disposed of
+first, the transform runs on the whole inputs, and only the rows dated in the period go on to
+the controls and the gate (see :mod:`dagster_project.partition_store`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,6 +24,8 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project import controls, gate
+from dagster_project.partition_purge import purge_expired_periods
+from dagster_project.partition_store import partition_name
 from dagster_project.resources import PseudonymKey, TagtrailSettings, dataset_store, volume_of
 from expectations import GateResult
 from lineage.control_facets import ControlsReport
@@ -26,7 +33,8 @@ from lineage.facets import namespace
 from lineage.propagation import Computed
 from pipelines.estate import Estate
 from pipelines.extracts import ContractError, conform
-from pipelines.model import Flow
+from pipelines.model import Agreement, Flow
+from pipelines.partitions import expired, in_period, last_day
 from pipelines.policy.agreement import check_agreement, selection_tags
 from pipelines.policy.disclosure_check import check_disclosure
 from pipelines.policy.identifiers import check_pseudonymisation
@@ -73,9 +81,20 @@ class _Run:
         inputs: Mapping[str, pd.DataFrame],
     ) -> None:
         self.context, self.estate, self.flow = context, estate, flow
+        self.computed = computed
         self.inputs = dict(inputs)
         self.settings: TagtrailSettings = context.resources.settings
         self.as_of = self.settings.reference_date()
+        self.partition = (
+            context.partition_key if flow.partitions and context.has_partition_key else None
+        )
+        # The transform sees a period as of its last day; agreement and retention are judged
+        # as of the run's own date, so a backfill never keeps what today's rules let go.
+        self.period_as_of = (
+            min(self.as_of, last_day(flow.partitions.period, self.partition))
+            if flow.partitions and self.partition
+            else self.as_of
+        )
         self.agreement = estate.agreements.get(flow.agreement)
         self.dataset = estate.datasets[flow.output]
         self.tags = {c: computed[(flow.output, c)].tags for c in self.dataset.column_names}
@@ -104,6 +123,9 @@ class _Run:
         self.results[AGREEMENT_IN_FORCE] = check_agreement(
             self.estate, flow, self.as_of, self.tags, self.selected_by
         )
+        if self.partition is not None:
+            purge_expired_periods(self.context, self.estate, self.computed, flow, self.as_of)
+            _refuse_expired(flow, self.agreement, self.partition, self.as_of)
         if self.halted():
             return self.outcome(None, None)
         ctx = self._context()
@@ -116,6 +138,9 @@ class _Run:
             inputs, self.exclusion, opted = exclude(self.estate, flow, inputs, reg_pk, pseudonymise)
         given = {d: inputs[d] for d in flow.transform_inputs}
         raw = _transform(self.estate, flow, ctx, given)
+        if flow.partitions and self.partition and flow.partitions.column in raw.columns:
+            rows = in_period(flow.partitions.period, self.partition, raw[flow.partitions.column])
+            raw = raw[rows.to_numpy()].reset_index(drop=True)
         self.results[MINIMISATION] = check_minimisation(self.estate, flow, list(raw.columns))
         if self.halted():
             return self.outcome(None, None)
@@ -159,7 +184,7 @@ class _Run:
         dated = retention is not None and retention.date_column is not None
         return TransformContext(
             flow=self.flow.name,
-            as_of=self.as_of,
+            as_of=self.period_as_of,
             min_cell_count=disclosure.min_cell_count if disclosure else 10,
             k_anonymity=disclosure.k_anonymity if disclosure else 5,
             k_rule=self.flow.disclosure.k_anonymity if self.flow.disclosure else None,
@@ -180,10 +205,13 @@ class _Run:
     def _stored(self) -> pd.DataFrame | None:
         store = dataset_store(self.context)
         owner = self.estate.dataset_owner[self.flow.output]
-        if not store.exists(owner, self.flow.output):
+        name = self.flow.output
+        if self.partition is not None:
+            name = partition_name(store, name, self.partition)
+        if not store.exists(owner, name):
             return None
         try:
-            return store.read(owner, self.flow.output, columns=self.dataset.primary_key)
+            return store.read(owner, name, columns=self.dataset.primary_key)
         except (KeyError, ValueError):  # stored before its key changed: nothing to compare
             return None
 
@@ -211,3 +239,15 @@ def _transform(
             description=f"transform {flow.transform} returned {type(out).__name__}, not a pandas DataFrame"
         )
     return out
+
+
+def _refuse_expired(flow: Flow, agreement: Agreement | None, key: str, as_of: dt.date) -> None:
+    """A period already past the agreement's retention is never published again."""
+    if flow.partitions is None or agreement is None:
+        return
+    if expired(flow.partitions.period, [key], agreement.retention.period, as_of):
+        raise dg.Failure(
+            description=f"{flow.output}: period {key} ended more than the retention period "
+            f"{agreement.retention.period} of agreement {agreement.id} before {as_of}; it is "
+            "not published again"
+        )

@@ -3,7 +3,9 @@
 A held-back dataset's step succeeds without storing anything, so the run does not fail and the
 checks of datasets downstream (never executed) resolve to *skipped*, not *execution failed*. Each
 of those datasets gets an observation saying it was not run and why: which upstream dataset was
-held back, by which checks, in which run. The run is tagged so halted runs can be found.
+held back, by which checks, in which run. The run is tagged so halted runs can be found; a
+held-back period of a partitioned dataset also gets an observation on that period, and the run
+the tag ``tagtrail/held_back_period``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipelines.policy.result import ControlResult
 
 HELD_BACK_TAG = "tagtrail/held_back"
 NOT_RUN = "tagtrail/not_run_because"
+HELD_BACK_PERIOD_TAG = "tagtrail/held_back_period"
 
 
 def halting_checks(gate: GateResult | None, halting: Sequence[ControlResult]) -> list[str]:
@@ -44,9 +47,11 @@ def report_halt(
     """Tag the run and tell every dataset downstream in this run that it was not run, and why."""
     key = asset_key(estate, name)
     where = "/".join(key.path)
-    context.instance.add_run_tags(
-        context.run.run_id, {HELD_BACK_TAG: "yes", f"{HELD_BACK_TAG}/{where}": ",".join(checks)}
-    )
+    tags = {HELD_BACK_TAG: "yes", f"{HELD_BACK_TAG}/{where}": ",".join(checks)}
+    if context.has_partition_key:
+        tags[HELD_BACK_PERIOD_TAG] = context.partition_key
+        _report_period(context, key, context.partition_key, checks)
+    context.instance.add_run_tags(context.run.run_id, tags)
     in_run = context.run.asset_selection or None  # empty or None: the whole job
     reason = (
         f"Not run: upstream dataset {where} was held back by {', '.join(checks)} "
@@ -68,3 +73,25 @@ def report_halt(
                 },
             )
         )
+
+
+def _report_period(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, period: str, checks: Sequence[str]
+) -> None:
+    """An observation on the held-back period itself: its previous version stays published."""
+    reason = (
+        f"Period {period} held back by {', '.join(checks)} in run {context.run.run_id}; "
+        "its previously published version, if any, stays."
+    )
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=key,
+            partition=period,
+            description=reason,
+            metadata={
+                HELD_BACK_PERIOD_TAG: period,
+                "tagtrail/halting_checks": ", ".join(checks),
+                "tagtrail/run": dg.MetadataValue.dagster_run(context.run.run_id),
+            },
+        )
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 from openlineage.client.event_v2 import RunEvent
+from openlineage.client.generated import nominal_time_run
 from openlineage.client.uuid import generate_new_uuid, generate_static_uuid
 from pydantic import PrivateAttr
 
@@ -115,6 +116,7 @@ class AssetRun:
     job_name: str
     emitter: Emitter
     launch: Launch | None = None
+    period: tuple[str, dt.date, dt.date] | None = None
 
     @functools.cached_property
     def run_id(self) -> str:
@@ -141,7 +143,7 @@ class AssetRun:
         """This run's START, COMPLETE or FAIL event, as of now."""
         from lineage.events import build_event
 
-        return build_event(
+        event = build_event(
             event_type,  # type: ignore[arg-type]
             estate=self.estate,
             dataset=self.dataset,
@@ -158,6 +160,9 @@ class AssetRun:
             controls=controls,
             version=version,
         )
+        if self.period is not None and event.run.facets is not None:
+            event.run.facets["nominalTime"] = _nominal_time(*self.period[1:])
+        return event
 
     def emit(self, event_type: str, **facts: Any) -> None:
         """Store (and send) this run's ``event_type`` event."""
@@ -190,3 +195,10 @@ class AssetRun:
             return self.emitter.record_publication(event, path=path, staged=staged, sha256=sha256)
 
         return Publication(frame, record, self.emitter.finish_publication)
+
+
+def _nominal_time(start: dt.date, end: dt.date) -> nominal_time_run.NominalTimeRunFacet:
+    """The reference period a partitioned run publishes, as OpenLineage's nominal time: from
+    its first day to the day after its last, in UTC."""
+    at = [dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).isoformat() for d in (start, end)]
+    return nominal_time_run.NominalTimeRunFacet(nominalStartTime=at[0], nominalEndTime=at[1])

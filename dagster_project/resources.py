@@ -19,6 +19,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from dagster_project.partition_store import (
+    partition_name,
+    partitioning,
+    read_partitions,
+    stored_keys,
+)
 from pipelines.estate import Estate
 from pipelines.home import tagtrail_home
 from pipelines.policy.result import ControlResult
@@ -102,7 +108,11 @@ def volume_of(
     """
     from dagster_project.lineage import launch_of
 
-    previous = dataset_store(context).rows(estate.dataset_owner[dataset], dataset)
+    store = dataset_store(context)
+    stored = dataset
+    if context.has_partition_key and partitioning(estate, dataset) is not None:
+        stored = partition_name(store, dataset, context.partition_key)
+    previous = store.rows(estate.dataset_owner[dataset], stored)
     acknowledged = context.run.tags.get(ACKNOWLEDGE_TAG, "").split(",")
     by = launch_of(context).by if dataset in acknowledged else None
     return check_volume(estate, dataset, rows, previous, by)
@@ -149,7 +159,8 @@ class Publication:
 
 
 class DatasetIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as ``<home>/datasets/<department>/<dataset>.parquet``.
+    """Stores each asset as ``<home>/datasets/<department>/<dataset>.parquet`` (each period of a
+    partitioned one as ``<dataset>/<key>.parquet``; reading it gives every stored period).
 
     A :class:`Publication` is made write-ahead: the new version is staged beside the old one,
     its record is made durable in the lineage store, and only then is it renamed into place. If
@@ -159,12 +170,14 @@ class DatasetIOManager(dg.ConfigurableIOManager):
 
     home: str | None = None
 
-    def _path(self, key: dg.AssetKey) -> Path:
+    def _path(self, key: dg.AssetKey, partition: str | None = None) -> Path:
         department, name = key.path[-2:]
+        name = f"{name}/{partition}" if partition else name
         return dataset_path(tagtrail_home(self.home), department, name)
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Publication) -> None:
-        path = self._path(context.asset_key)
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        path = self._path(context.asset_key, partition)
         if not isinstance(obj, Publication):
             write_dataset(path, obj)
         else:
@@ -172,6 +185,11 @@ class DatasetIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"tagtrail/stored_at": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        """The whole dataset; of a partitioned one, every published period concatenated."""
+        department, name = context.asset_key.path[-2:]
+        store = FileStore(tagtrail_home(self.home))
+        if stored_keys(store, department, name):
+            return read_partitions(store, department, name)
         return read_dataset(self._path(context.asset_key))
 
 

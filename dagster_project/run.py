@@ -11,14 +11,21 @@ import datetime as dt
 import getpass
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_TAG
 
 from dagster_project.deployment import DAGSTER_URL_ENV, EXECUTOR_ENV, Deployment
-from dagster_project.distributed import execute_on_workers, run_resources, step_processes
+from dagster_project.distributed import (
+    execute_on_workers,
+    run_resources,
+    step_processes,
+    unfinished_steps,
+)
 from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
 from dagster_project.instance import (
     Recovery,
@@ -28,7 +35,18 @@ from dagster_project.instance import (
     prepare,
 )
 from dagster_project.metadata import asset_key
+from dagster_project.partition_store import published as is_published
 from dagster_project.resources import ACKNOWLEDGE_TAG, TagtrailSettings
+from dagster_project.run_partitions import (
+    NO_PERIOD,
+    Execute,
+    PartitionRefused,
+    Periods,
+    Result,
+    StagedRuns,
+    partitioned,
+    run_periods,
+)
 from dagster_project.summary import DatasetOutcome, summarise
 from dagster_project.workers import BrokerUnavailable, ensure_workers
 from lineage.delivery import DeliveryReport, deliver
@@ -36,7 +54,7 @@ from lineage.store import StoreError, configured_url, open_store
 from pipelines.estate import Estate
 from pipelines.model import _close
 from pipelines.sources import SourceError, check_source
-from pipelines.store import dataset_path
+from pipelines.warehouse.stores import FileStore
 
 # Delivery after a run takes at most this share of the run's time (a down backend costs <= 15%).
 DELIVERY_SHARE = 0.15
@@ -70,6 +88,7 @@ class RunReport:
     step_pids: dict[str, int] = field(default_factory=dict)
     distributed: bool = False
     runs_stored: str | None = None
+    run_ids: tuple[str, ...] = ()  # every Dagster run, when partitioned flows ran one a period
 
     @property
     def halted(self) -> list[DatasetOutcome]:
@@ -128,7 +147,7 @@ def preflight(
                     continue
                 try:
                     place = f"as {store.location(owner, needed)}"
-                    published = store.exists(owner, needed)
+                    published = is_published(store, owner, needed)
                 except Exception as exc:  # e.g. the server did not answer: nothing can run
                     problems.append(
                         (
@@ -139,7 +158,7 @@ def preflight(
                     )
                     continue
             else:
-                published = dataset_path(home, owner, needed).is_file()
+                published = is_published(FileStore(home), owner, needed)
                 place = f"under {home}"
             if needed not in chosen and not published:
                 problems.append(
@@ -165,12 +184,16 @@ def run_estate(
     tags: dict[str, str] | None = None,
     acknowledge: Sequence[str] = (),
     workers: int = 0,
+    partitions: Sequence[str] = (),
+    partition_range: tuple[str, str] | None = None,
 ) -> RunReport:
     """Check, then materialize the selected datasets of ``estate`` (all by default) into ``home``.
 
     ``acknowledge`` names datasets whose volume change is expected this once: their volume
     guard warns instead of halting, in the name of ``launched_by``. Where the steps run is the
     environment's :class:`Deployment`; ``workers`` starts that many Celery workers if missing.
+    ``partitions`` (keys) and ``partition_range`` (first and last key) choose the periods of
+    the partitioned flows selected (see :mod:`dagster_project.run_partitions`).
     """
     home = home.resolve()
     as_of = as_of or dt.date.today()
@@ -197,9 +220,34 @@ def run_estate(
         **(tags or {}),
     }
     started = time.monotonic()
+    parted = partitioned(estate, datasets)
+    if (partitions or partition_range) and not parted:
+        raise RunRefused(["--partition/--partitions: no selected dataset is partitioned"])
+    staged: StagedRuns | None = None
+    result: dg.ExecuteInProcessResult | dg.JobExecutionResult
     with open_instance(instance_dir) as instance:
-        if deployment.distributed or workers:
-            result: dg.ExecuteInProcessResult | dg.ExecuteJobResult = _on_workers(
+        if parted:
+            chooser = getattr(io_manager, "dataset_store", None)
+            store = chooser() if callable(chooser) else FileStore(home)
+            execute = _period_runner(
+                instance, deployment, estate, settings, lineage_url, resources, run_tags
+            )
+            try:
+                with _workers_for(deployment, workers, home):
+                    staged = run_periods(
+                        execute,
+                        estate,
+                        datasets,
+                        store,
+                        Periods(as_of, partitions, partition_range),
+                    )
+            except PartitionRefused as exc:
+                raise RunRefused(exc.problems) from None
+            except BrokerUnavailable as exc:
+                raise RunRefused([str(exc)], transient=True) from None
+            result = staged.results[-1]
+        elif deployment.distributed or workers:
+            result = _on_workers(
                 instance,
                 deployment,
                 estate,
@@ -220,14 +268,20 @@ def run_estate(
                 tags=run_tags,
             )
         processes = step_processes(instance, result.run_id)
-    outcomes = summarise(result, estate, datasets)
-    halted = any(o.status != "published" for o in outcomes)
-    if any(o.status == "not run" for o in outcomes):
-        _record_skipped(home, lineage_url, instance_dir, result.run_id, estate, outcomes)
+        unfinished = unfinished_steps(instance, result.run_id)
+    outcomes = staged.outcomes if staged else summarise(result, estate, datasets, unfinished)
+    halted = any(o.status not in ("published", NO_PERIOD) for o in outcomes)
+    runs = zip(staged.results, staged.selections, strict=True) if staged else [(result, datasets)]
+    for done, names in runs:
+        ran = summarise(done, estate, names) if staged else outcomes
+        if any(o.status == "not run" for o in ran):
+            _record_skipped(home, lineage_url, instance_dir, done.run_id, estate, ran)
     budget = DELIVERY_SHARE * (time.monotonic() - started)
     return RunReport(
         result.run_id,
-        result.success and not halted,
+        all(r.success for r in staged.results) and not halted
+        if staged
+        else result.success and not halted,
         outcomes,
         instance_dir,
         recovery=recovery,
@@ -235,7 +289,59 @@ def run_estate(
         step_pids=processes,
         distributed=deployment.distributed or bool(workers),
         runs_stored=f"PostgreSQL ({DAGSTER_URL_ENV})" if deployment.dagster_url else None,
+        run_ids=tuple(r.run_id for r in staged.results) if staged else (result.run_id,),
     )
+
+
+def _period_runner(
+    instance: dg.DagsterInstance,
+    deployment: Deployment,
+    estate: Estate,
+    settings: TagtrailSettings,
+    lineage_url: str | None,
+    resources: dict[str, object],
+    tags: dict[str, str],
+) -> Execute:
+    """How one stage of a partitioned run executes: on the workers when the deployment says so."""
+    if deployment.distributed:
+
+        def on_workers(selection: list[dg.AssetKey], period: str | None) -> Result:
+            return execute_on_workers(
+                instance,
+                deployment,
+                estate=estate.root,
+                settings=settings,
+                lineage_url=lineage_url,
+                asset_selection=selection,
+                tags={**tags, **({PARTITION_TAG: period} if period else {})},
+            )
+
+        return on_workers
+    job = build_definitions(estate, resources=resources).resolve_job_def(ALL_FLOWS_JOB)
+
+    def in_process(selection: list[dg.AssetKey], period: str | None) -> Result:
+        return job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=selection,
+            partition_key=period,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags=tags,
+        )
+
+    return in_process
+
+
+@contextmanager
+def _workers_for(deployment: Deployment, workers: int, home: Path) -> Iterator[None]:
+    """Workers for a distributed run (see :func:`ensure_workers`); nothing otherwise."""
+    if not deployment.distributed:
+        if workers:
+            raise RunRefused([f"--workers needs {EXECUTOR_ENV}=celery (and {DAGSTER_URL_ENV})"])
+        yield
+        return
+    with ensure_workers(deployment, workers, home / "logs"):
+        yield
 
 
 def _on_workers(
@@ -248,7 +354,7 @@ def _on_workers(
     tags: dict[str, str],
     workers: int,
     home: Path,
-) -> dg.ExecuteJobResult:
+) -> dg.JobExecutionResult:
     """The run with its steps on Celery workers (``workers`` of them at least, started here if
     missing and stopped after)."""
     if not deployment.distributed:

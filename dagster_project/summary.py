@@ -7,7 +7,7 @@ Checks a held-back dataset never reached are *not run*.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,14 +35,20 @@ class DatasetOutcome:
     checks: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     reason: str | None = None
+    period: str | None = None
 
 
 def summarise(
-    result: dg.ExecuteInProcessResult | dg.ExecuteJobResult,
+    result: dg.ExecuteInProcessResult | dg.JobExecutionResult,
     estate: Estate,
     datasets: Sequence[str],
+    unfinished: Collection[str] = (),
 ) -> list[DatasetOutcome]:
-    """Per dataset run: published, held back, not run or error; rows; checks; privacy tags."""
+    """Per dataset run: published, held back, not run or error; rows; checks; privacy tags.
+
+    ``unfinished`` names steps that started and never ended: their process died without saying
+    so (a killed worker), and their datasets are errors, not "not run".
+    """
     materialized = {
         e.asset_key: e.step_materialization_data.materialization.metadata
         for e in result.get_asset_materialization_events()
@@ -56,7 +62,7 @@ def summarise(
             else ("failed" if ev.severity == dg.AssetCheckSeverity.ERROR else "warned")
         )
         checks.setdefault(ev.asset_key, {})[ev.check_name] = label
-    errored = {e.step_key for e in result.get_step_failure_events()}
+    errored = {e.step_key for e in result.get_step_failure_events()} | set(unfinished)
     status: dict[str, str] = {}
     out = []
     for name in datasets:
@@ -131,8 +137,9 @@ def render(report: RunReport, title: str = "tagtrail run") -> str:
     for o in report.outcomes:
         gate = o.checks.get(GATE_CHECK, "-")
         warn = o.checks.get(WARN_CHECK, "-")
+        name = f"{o.dataset}[{o.period}]" if o.period else o.dataset
         lines.append(
-            f"{o.dataset:<29} {o.department:<17} {o.status:<10} {_n(o.rows_in):>8} {_n(o.rows_out):>8}  "
+            f"{name:<29} {o.department:<17} {o.status:<10} {_n(o.rows_in):>8} {_n(o.rows_out):>8}  "
             f"gate {gate}, warnings {warn}{_controls(o)}"
         )
         if o.reason:
@@ -148,6 +155,15 @@ def render(report: RunReport, title: str = "tagtrail run") -> str:
         f"Dagster runs are in {report.runs_stored or report.dagster_home}; `make ui` opens "
         "them on http://127.0.0.1:3000",
     ]
+    held = [
+        f"{o.dataset}[{o.period}]" for o in report.outcomes if o.period and o.status == "held back"
+    ]
+    if held:
+        lines.append(f"periods held back (their previous versions stay): {', '.join(held)}")
+    if len(report.run_ids) > 1:
+        lines.append(
+            f"{len(report.run_ids)} Dagster runs, one a period: {', '.join(report.run_ids)}"
+        )
     if report.distributed:
         workers = len(set(report.step_pids.values()))
         lines.append(f"steps: {len(report.step_pids)} ran in {workers} Celery worker processes")

@@ -10,15 +10,18 @@ happened but marking it done did not, recovery marks it (see :mod:`lineage.recov
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import dagster as dg
 import pandas as pd
 import psycopg
 
+from dagster_project.partition_store import partition_name, read_partitions, stored_keys
 from dagster_project.resources import Publication
 from pipelines.warehouse import TableStore, UnsupportedColumn, Warehouse, WarehouseNameError
-from pipelines.warehouse.tables import StageError
+from pipelines.warehouse.tables import Staged, StageError
 
 DATASETS_URL_ENV = "TAGTRAIL_DATASETS_URL"
 
@@ -60,10 +63,16 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         """The published datasets, for the components that read them directly."""
         return TableStore(self.warehouse())
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Publication) -> None:
+    def handle_output(
+        self, context: dg.OutputContext, obj: pd.DataFrame | Publication | StagedPublication
+    ) -> None:
         department, name = context.asset_key.path[-2:]
+        if context.has_asset_partitions:  # each period its own table, swapped in alone
+            name = partition_name(self.dataset_store(), name, context.asset_partition_key)
         warehouse = self.warehouse()
-        if not isinstance(obj, Publication):
+        if isinstance(obj, StagedPublication):
+            _publish_staged(context, warehouse, department, name, obj)
+        elif not isinstance(obj, Publication):
             with _loading(name, warehouse, department):
                 warehouse.write(department, name, obj)
         else:
@@ -72,7 +81,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"tagtrail/stored_at": dg.MetadataValue.text(str(ref))})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        """The whole dataset; of a partitioned one, every published period concatenated."""
         department, name = context.asset_key.path[-2:]
+        store = self.dataset_store()
+        if stored_keys(store, department, name):
+            return read_partitions(store, department, name)
         return self.warehouse().read(department, name)
 
 
@@ -102,6 +115,39 @@ class _loading:
             ) from None
 
 
+@dataclass(frozen=True)
+class StagedPublication:
+    """A version already staged in this warehouse (validated where it lies), and how to record
+    it, as :class:`~dagster_project.resources.Publication` records a frame."""
+
+    staged: Staged
+    record: Callable[[str, str, str], int]
+    finish: Callable[[int], None]
+
+
+def _publish_staged(
+    context: dg.OutputContext,
+    warehouse: Warehouse,
+    department: str,
+    name: str,
+    publication: StagedPublication,
+) -> None:
+    """As :func:`_publish`, from the staging step on: record, swap, mark done."""
+    staged = publication.staged
+    if (staged.warehouse.server, staged.schema, staged.dataset) != (
+        warehouse.server,
+        department,
+        name,
+    ):
+        staged.close()
+        raise dg.Failure(
+            description=f"{name} was not published: it was staged for {staged.schema}."
+            f"{staged.dataset} on {staged.warehouse.server}, not for this warehouse's "
+            f"{department}.{name}; the previous version stays."
+        )
+    _record_swap_finish(context, warehouse, department, name, staged, publication)
+
+
 def _publish(
     context: dg.OutputContext,
     warehouse: Warehouse,
@@ -110,10 +156,22 @@ def _publish(
     publication: Publication,
 ) -> None:
     """Stage, record, swap, mark done: a visible version always has its record."""
-    from lineage.store import StoreError
-
     with _loading(name, warehouse, department):
         staged = warehouse.stage(department, name, publication.frame)
+    _record_swap_finish(context, warehouse, department, name, staged, publication)
+
+
+def _record_swap_finish(
+    context: dg.OutputContext,
+    warehouse: Warehouse,
+    department: str,
+    name: str,
+    staged: Staged,
+    publication: Publication | StagedPublication,
+) -> None:
+    """Record, swap, mark done; the staging table is dropped unless it was swapped in."""
+    from lineage.store import StoreError
+
     with staged:
         try:
             record = publication.record(

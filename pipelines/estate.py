@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from expectations import Suite
 from pipelines.crosscheck import CrossCheck, unknown
+from pipelines.crosscheck_partitions import check_partitions
 from pipelines.heap import young_collections_only
 from pipelines.manifest import MANIFEST, Manifest, Source
 from pipelines.model import (
@@ -167,6 +168,7 @@ class _Loader:
             return
         self.e.suites_dir = suites_dir or self._suites_dir(manifest_src)
         CrossCheck(self.e, self.problems).run(manifest_src, self.e.suites_dir)
+        check_partitions(self.e, self.problems)
 
     def _manifest(self, root: Path) -> SourceFile | None:
         path = root / MANIFEST

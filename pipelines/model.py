@@ -366,6 +366,15 @@ class OptOut(_Strict):
         return self.register_
 
 
+class FlowPartitions(_Strict):
+    """A flow published one reference period at a time: ``period`` daily or monthly, by the
+    date ``column`` of its output, from the period holding ``start``."""
+
+    period: Literal["daily", "monthly"]
+    column: Name
+    start: dt.date
+
+
 class Flow(_Strict):
     """A declared inter-departmental flow: inputs, output, agreement, purpose and derivations."""
 
@@ -382,6 +391,7 @@ class Flow(_Strict):
     indirect: tuple[Indirect, ...] = ()
     disclosure: FlowDisclosure | None = None
     opt_out: OptOut | None = None
+    partitions: FlowPartitions | None = None
 
     @property
     def transform_inputs(self) -> tuple[str, ...]:

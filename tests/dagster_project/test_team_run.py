@@ -7,22 +7,26 @@ events (none lost, none twice), the same halt for a defect with nothing written.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dagster_project.demo import run_demo
 from dagster_project.gate import GATE_CHECK
-from dagster_project.run import RunReport
+from dagster_project.run import RunReport, run_estate
 from lineage.store import open_store
 from pipelines.demo.defects import DEFECTS
+from pipelines.estate import load_estate
 from pipelines.warehouse import Warehouse
 
 from .conftest import AS_OF
+from .partitioned_estate import write_estate, write_visits
 from .pg import PG_ENV
 from .runs import ESTATE
 
@@ -112,3 +116,29 @@ def test_demo_on_celery_workers_matches_in_process(
     assert warehouse.version(DEFECT.department, DEFECT.dataset) == before, "version touched"
     warehouse.dispose()
     assert len(set(halted.step_pids.values()) - {os.getpid()}) >= 1
+
+
+def test_partitioned_periods_run_on_the_workers_too(
+    team_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = load_estate(write_estate(tmp_path / "estate"))
+    write_visits(estate.root, {"2026-01": 5, "2026-02": 4})
+    for name, value in {
+        "TAGTRAIL_EXECUTOR": "celery",
+        "TAGTRAIL_DAGSTER_URL": team_database,
+        "TAGTRAIL_CELERY_BROKER": os.environ[AMQP_ENV],
+        "TAGTRAIL_CELERY_QUEUE": f"tagtrail_test_{secrets.token_hex(4)}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "home"
+
+    report = run_estate(estate, home, as_of=dt.date(2026, 3, 10), workers=2)
+
+    assert report.success, report.outcomes
+    periods = home / "datasets" / "research" / "visit_extract"
+    assert {p.stem: len(pd.read_parquet(p)) for p in periods.glob("*.parquet")} == {
+        "2026-01": 5,
+        "2026-02": 4,
+    }
+    assert len(report.run_ids) == 3
+    assert report.step_pids and os.getpid() not in report.step_pids.values()
