@@ -16,7 +16,14 @@ import pandas as pd
 
 from pipelines.estate import Estate
 from pipelines.model import Flow, FlowPartitions
-from pipelines.partitions import PERIODS, PartitionKeyError, bounds, first_day, key_of
+from pipelines.partitions import (
+    PERIODS,
+    PartitionKeyError,
+    bounds,
+    first_day,
+    key_of,
+    period_table,
+)
 from pipelines.warehouse.stores import DatasetStore, FileStore, TableStore
 
 
@@ -54,7 +61,7 @@ def partition_name(store: DatasetStore, dataset: str, key: str) -> str:
     """The name ``store`` holds the period ``key`` of ``dataset`` under."""
     if isinstance(store, FileStore):
         return f"{dataset}/{key}"
-    return f"{dataset}__{key.replace('-', '_')}"
+    return period_table(dataset, key)
 
 
 def stored_keys(store: DatasetStore, department: str, dataset: str) -> list[str]:

@@ -92,3 +92,17 @@ def expired(period: Period, keys: Iterable[str], retention: str, as_of: dt.date)
     them is older than the agreement lets rows be kept (rows dated on the cutoff stay)."""
     limit = cutoff(retention, as_of)
     return sorted(k for k in keys if bounds(period, k)[1] <= limit)
+
+
+_PERIOD_TABLE = re.compile(r"^(?P<dataset>.+)__(?P<key>\d{4}_\d{2}(?:_\d{2})?)$")
+
+
+def period_table(dataset: str, key: str) -> str:
+    """The warehouse table holding period ``key`` of ``dataset``: ``<dataset>__2026_10``."""
+    return f"{dataset}__{key.replace('-', '_')}"
+
+
+def split_period_table(table: str) -> tuple[str, str] | None:
+    """``(dataset, key)`` of a period table's name, or None if it is not one."""
+    match = _PERIOD_TABLE.match(table)
+    return (match["dataset"], match["key"].replace("_", "-")) if match else None

@@ -27,6 +27,7 @@ from typing import Final
 
 from pipelines.estate import Estate
 from pipelines.model import Agreement
+from pipelines.partitions import split_period_table
 from pipelines.policy.agreement import Term
 
 ROLE_PREFIX: Final = "tagtrail_"
@@ -78,6 +79,15 @@ class DesiredGrants:
     access: tuple[Access, ...]
     declared: Mapping[str, tuple[str, tuple[str, ...]]]
     lapsed: Mapping[tuple[str, str], tuple[Lapsed, ...]] = field(default_factory=dict)
+    partitioned: frozenset[tuple[str, str]] = frozenset()
+
+    def dataset_of(self, schema: str, table: str) -> str:
+        """The dataset a table of ``schema`` holds: itself, or the dataset whose period it is
+        (``<dataset>__2026_10`` of a partitioned flow's output)."""
+        split = split_period_table(table)
+        if split is not None and (schema, split[0]) in self.partitioned:
+            return split[0]
+        return table
 
     @property
     def schemas(self) -> tuple[str, ...]:
@@ -98,8 +108,9 @@ class DesiredGrants:
         }
 
     def granted(self, department: str, owner: str, dataset: str) -> Access | None:
-        """The access ``department`` has to ``owner.dataset``; None when it has none."""
-        return self._index.get((department, owner, dataset))
+        """The access ``department`` has to ``owner.dataset`` (or to a period table of it);
+        None when it has none."""
+        return self._index.get((department, owner, self.dataset_of(owner, dataset)))
 
     @cached_property
     def _index(self) -> dict[tuple[str, str, str], Access]:
@@ -205,4 +216,9 @@ def desired_grants(estate: Estate, as_of: dt.date, role_prefix: str = ROLE_PREFI
         access=tuple(access),
         declared=declared,
         lapsed={key: tuple(found) for key, found in lapsed.items()},
+        partitioned=frozenset(
+            (estate.dataset_owner[f.output], f.output)
+            for f in estate.flows.values()
+            if f.partitions
+        ),
     )

@@ -137,8 +137,9 @@ class _Planner:
                 self._schema(schema, [p for p in held if p.schema == schema])
             else:
                 self.pending.append(f"schema {schema} does not exist yet: no grants on it")
+        stored = {(s, self.d.dataset_of(s, t)) for s, t in self.c.tables}
         for a in self.d.access:
-            if a.owner in self.c.schemas and (a.owner, a.dataset) not in self.c.tables:
+            if a.owner in self.c.schemas and (a.owner, a.dataset) not in stored:
                 self.pending.append(
                     f"{a.owner}.{a.dataset} is not published yet: {a.role} gets it once it is"
                 )
@@ -174,7 +175,8 @@ class _Planner:
             if s != schema:
                 continue
             on_table = [p for p in held if p.table == table]
-            wanted_by = {a.role for a in self.d.access if (a.owner, a.dataset) == (s, table)}
+            dataset = self.d.dataset_of(s, table)
+            wanted_by = {a.role for a in self.d.access if (a.owner, a.dataset) == (s, dataset)}
             for grantee in sorted({p.grantee for p in on_table} | wanted_by | {own}, key=_name):
                 mine = [p for p in on_table if p.grantee == grantee]
                 if self._table(grantee, schema, table, columns, mine):
@@ -299,7 +301,7 @@ class _Planner:
         if grantee is PUBLIC:
             return "department schemas are not open to PUBLIC", None
         dept = self.department_of.get(grantee, "")
-        lapsed = self.d.lapsed.get((dept, table), ())
+        lapsed = self.d.lapsed.get((dept, self.d.dataset_of(schema, table)), ())
         if not dept:
             return f"{grantee} is no department's role", None
         text = f"no agreement in force on {self.d.as_of} lets {dept} read {schema}.{table}"

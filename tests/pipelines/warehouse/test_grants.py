@@ -231,3 +231,29 @@ def test_a_table_not_published_yet_is_pending(estate: Estate) -> None:
     assert any("care_statistics" in p and "p_research" in p for p in plan.pending)
     assert any(p.startswith("schema housing") for p in plan.pending)
     assert not [c for c in plan.changes if c.schema == "housing"]
+
+
+def test_the_period_tables_of_a_partitioned_dataset_are_granted_as_the_dataset(
+    tmp_path: Path,
+) -> None:
+    from tests.dagster_project.partitioned_estate import write_estate
+
+    estate = load_estate(write_estate(tmp_path / "estate"))
+    columns = estate.datasets["visit_extract"].column_names
+    periods = {("research", f"visit_extract__2026_0{m}"): columns for m in (1, 2)}
+    tables = {(estate.dataset_owner[n], n): ds.column_names for n, ds in estate.datasets.items()}
+    tables = {k: v for k, v in tables.items() if k[1] != "visit_extract"} | periods
+    plan = plan_grants(desired_grants(estate, AS_OF, "p_"), _catalog(estate, "p_", tables=tables))
+    health = {
+        (c.schema, c.dataset) for c in plan.changes if c.role == "p_health" and c.scope == "table"
+    }
+    assert set(periods) <= health, "health reads every period its agreement shares"
+    assert not [p for p in plan.pending if "visit_extract" in p], "its periods are published"
+    unrelated = {("research", "visit_extract__notes"): columns}
+    plan = plan_grants(
+        desired_grants(estate, AS_OF, "p_"),
+        _catalog(estate, "p_", tables=tables | unrelated),
+    )
+    assert ("research", "visit_extract__notes") not in {
+        (c.schema, c.dataset) for c in plan.changes if c.role == "p_health" and c.action == "grant"
+    }
