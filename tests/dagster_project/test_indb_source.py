@@ -251,7 +251,7 @@ def test_a_query_source_is_validated_in_the_database(
 
 CHILD = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     from pathlib import Path
     import dagster as dg
     from dagster_project.factory import ALL_FLOWS_JOB, build_definitions
@@ -273,7 +273,6 @@ CHILD = textwrap.dedent(
     assert result.success
     [event] = result.get_asset_materialization_events()
     print(event.step_materialization_data.materialization.metadata["tagtrail/validated_in"].value)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     """
 )
 
@@ -283,11 +282,13 @@ HERMETIC = {"PATH", "HOME", "LANG", "TMPDIR", SOURCE_ENV, DATASETS_URL_ENV}
 KEEP = ("LC_", "PYTHON")
 
 
-def test_a_million_rows_stay_in_the_database(database: str, tmp_path: Path) -> None:
+def test_a_generated_source_table_is_published_without_leaving_the_database(
+    database: str, tmp_path: Path
+) -> None:
     root = tmp_path / "estate"
     estate = make_estate(root)
     load_source(database, sample(root))
-    rows = int(os.environ.get("TT_INDB_ROWS", "1000000"))
+    rows = 50_000  # peak memory at 1M rows and more is benchmarks/indb_source.py's figure
     conninfo = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("ALTER TABLE clinic.referrals RENAME TO seed")
@@ -308,13 +309,10 @@ def test_a_million_rows_stay_in_the_database(database: str, tmp_path: Path) -> N
         env={k: v for k, v in os.environ.items() if k in HERMETIC or k.startswith(KEEP)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    *_, path, peak = done.stdout.strip().splitlines()
+    path = done.stdout.strip().splitlines()[-1]
     assert path == "database", "the source took the pandas path"
-    peak_mb = int(peak)
     warehouse = Warehouse(database)
     try:
         assert warehouse.rows("health", SOURCE) == rows
     finally:
         warehouse.dispose()
-    print(f"peak RSS of the in-database run over {rows} rows: {peak_mb} MB")
-    assert peak_mb < 500
