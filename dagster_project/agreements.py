@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dagster_project.lineage import launch_of
 from dagster_project.metadata import asset_key
+from dagster_project.partition_purge import disposal_recorder
 from dagster_project.resources import TagtrailSettings, dataset_store
-from lineage.disposal import disposal_event
 from lineage.propagation import Computed
 from pipelines.disposal import Action, Disposal, archive_path
 from pipelines.estate import Estate
@@ -151,21 +150,10 @@ def _dispose(
     owner = estate.dataset_owner[dataset]
     agreement = term.agreement
     action: Action = "archived" if agreement.on_end == "archive" else "destroyed"
-    launch = launch_of(context)
 
-    def record(disposal: Disposal) -> None:
-        archived = disposal.archived_to.relative_to(home) if disposal.archived_to else None
-        event = disposal_event(
-            estate,
-            dataset,
-            computed,
-            disposal,
-            reason=f"agreement {agreement.id} ended on {agreement.end}",
-            archived_to=str(archived) if archived else None,
-            launch=launch,
-            parent_job_name=context.run.job_name,
-        )
-        context.resources.lineage.emitter.emit(event)
+    record = disposal_recorder(
+        context, estate, dataset, computed, f"agreement {agreement.id} ended on {agreement.end}"
+    )
 
     disposal = dataset_store(context).dispose(
         owner,

@@ -9,7 +9,7 @@ archived. The event names the dataset; its reason names the period.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
@@ -62,23 +62,9 @@ def dispose_periods(
     home = settings.resolved_home()
     owner = estate.dataset_owner[dataset]
     store = dataset_store(context)
-    launch = launch_of(context)
     done: list[tuple[str, Disposal]] = []
     for key in keys:
-
-        def record(disposal: Disposal, key: str = key) -> None:
-            archived = disposal.archived_to.relative_to(home) if disposal.archived_to else None
-            event = disposal_event(
-                estate,
-                dataset,
-                computed,
-                disposal,
-                reason=f"period {key}: {reason}",
-                archived_to=str(archived) if archived else None,
-                launch=launch,
-                parent_job_name=context.run.job_name,
-            )
-            context.resources.lineage.emitter.emit(event)
+        record = disposal_recorder(context, estate, dataset, computed, f"period {key}: {reason}")
 
         disposal = store.dispose(
             owner,
@@ -94,3 +80,32 @@ def dispose_periods(
                 f"{dataset}: period {key}: {disposal.rows} rows {disposal.action} ({reason})"
             )
     return done
+
+
+def disposal_recorder(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+    estate: Estate,
+    dataset: str,
+    computed: Computed,
+    reason: str,
+) -> Callable[[Disposal], None]:
+    """What records a disposal of ``dataset`` before its data goes: its DROP event, with
+    ``reason`` and where an archive went (relative to the home)."""
+    home = context.resources.settings.resolved_home()
+    launch = launch_of(context)
+
+    def record(disposal: Disposal) -> None:
+        archived = disposal.archived_to.relative_to(home) if disposal.archived_to else None
+        event = disposal_event(
+            estate,
+            dataset,
+            computed,
+            disposal,
+            reason=reason,
+            archived_to=str(archived) if archived else None,
+            launch=launch,
+            parent_job_name=context.run.job_name,
+        )
+        context.resources.lineage.emitter.emit(event)
+
+    return record
