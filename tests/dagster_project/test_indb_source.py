@@ -316,3 +316,31 @@ def test_a_generated_source_table_is_published_without_leaving_the_database(
         assert warehouse.rows("health", SOURCE) == rows
     finally:
         warehouse.dispose()
+
+
+def test_a_source_in_another_database_takes_the_pandas_path(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = make_estate(tmp_path / "estate")
+    url = make_url(database)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    other = f"{url.database}_src"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
+    try:
+        source = url.set(database=other).render_as_string(hide_password=False)
+        load_source(source, sample(tmp_path / "estate"))
+        monkeypatch.setenv(SOURCE_ENV, source)
+        home = tmp_path / "warehouse"
+        done = run(estate, home, WarehouseIOManager(url=dg.EnvVar(DATASETS_URL_ENV)))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(other))
+            )
+    assert done["stored"][SOURCE][VALIDATED_IN] == "pandas"
+    warehouse = Warehouse(database)
+    try:
+        assert warehouse.rows("health", SOURCE) == len(sample(tmp_path / "estate"))
+    finally:
+        warehouse.dispose()
