@@ -120,15 +120,19 @@ class Flow:
 
     def governed(self, out: Path) -> None:
         """Opt-outs applied, the transform, conforming, the privacy checks, the write."""
+        ctx = context(self.estate)  # a run's own context: what it issued is this run's
         kept, exclusion, opted = exclude(
-            self.estate, self.flow, self.inputs, ("opt_out_id",), self.ctx.pseudonymise
+            self.estate, self.flow, self.inputs, ("opt_out_id",), ctx.pseudonymise
         )
         given = {d: kept[d] for d in self.flow.transform_inputs}
-        frame, _ = conform(self.transform(self.ctx, **given), self.dataset)
+        frame, _ = conform(self.transform(ctx, **given), self.dataset)
+        pk = self.dataset.primary_key
         results = [
-            check_pseudonymisation(self.estate, self.flow, frame, given, self.tags),
+            check_pseudonymisation(
+                self.estate, self.flow, frame, given, self.tags, issued=ctx.issued
+            ),
             check_disclosure(self.flow, self.agreement, frame),
-            check_opt_outs(self.flow, frame, opted, exclusion, self.dataset.primary_key),
+            check_opt_outs(self.flow, frame, opted, exclusion, pk, issued=ctx.issued),
         ]
         failed = [r.control for r in results if not r.passed]
         if failed:

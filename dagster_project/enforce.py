@@ -158,14 +158,16 @@ class _Run:
             self.results[RETENTION] = check_retention(frame, self.purge)
         self.results[VOLUME] = volume_of(self.context, self.estate, ds.name, len(frame))
         self.results[PSEUDONYMISATION] = check_pseudonymisation(
-            self.estate, flow, frame, given, self.tags
+            self.estate, flow, frame, given, self.tags, issued=ctx.issued
         )
         if flow.disclosure is not None:
             self.results[DISCLOSURE_CONTROL] = check_disclosure(flow, self.agreement, frame)
         if flow.opt_out and opted is not None and self.exclusion is not None:
             version = self._register_version()
             self.results[OPT_OUTS] = (
-                check_opt_outs(flow, frame, opted, self.exclusion, ds.primary_key)
+                check_opt_outs(
+                    flow, frame, opted, self.exclusion, ds.primary_key, issued=ctx.issued
+                )
                 if version is None
                 else unpublished_register(flow, version)
             )

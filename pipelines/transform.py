@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipelines import masking
 from pipelines.model import KAnonymityRule
+from pipelines.policy.issued import Issued
 from pipelines.policy.retention import expired
 
 
@@ -32,11 +33,17 @@ class TransformContext:
     retention_column: str | None = None
     retention_cutoff: dt.date | None = None
     _key: bytes | None = field(default=None, repr=False)
+    _issued: Issued = field(default_factory=Issued, repr=False, compare=False)
 
     @property
     def has_key(self) -> bool:
         """Whether a pseudonymisation key is available to this run."""
         return self._key is not None
+
+    @property
+    def issued(self) -> Issued:
+        """The pseudonyms :meth:`pseudonymise` has returned in this run (for the controls)."""
+        return self._issued
 
     def pseudonymise(self, values: pd.Series) -> pd.Series:
         """Keyed-hash (HMAC-SHA-256) pseudonyms: stable for one key, unlinkable without it."""
@@ -45,7 +52,9 @@ class TransformContext:
                 f"flow '{self.flow}' pseudonymises but no key is configured; set "
                 "TAGTRAIL_PSEUDONYM_KEY or TAGTRAIL_PSEUDONYM_KEY_FILE (tagtrail demo creates one)"
             )
-        return masking.keyed_hash(values, self._key)
+        pseudonyms = masking.keyed_hash(values, self._key)
+        self._issued.add(pseudonyms)
+        return pseudonyms
 
     def age_band(self, dates_of_birth: pd.Series) -> pd.Series:
         """Age bands on the reference date."""

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipelines.estate import Estate
 from pipelines.model import Flow
+from pipelines.policy.issued import Issued
 from pipelines.policy.recognise import SCHEMES, Known, Scheme, learn, search
 from pipelines.policy.result import PSEUDONYMISATION, ControlResult, row_keys
 
@@ -31,9 +32,13 @@ def check_pseudonymisation(
     inputs: Mapping[str, pd.DataFrame],
     output_tags: Mapping[str, Iterable[str]],
     *,
+    issued: Issued | None = None,
     max_keys: int = 20,
 ) -> ControlResult:
-    """Check that no direct identifier leaves ``flow.owner`` in the clear (see module docstring)."""
+    """Check that no direct identifier leaves ``flow.owner`` in the clear (see module docstring).
+
+    Values in ``issued`` (the keyed pseudonyms this run's context returned) are not searched.
+    """
     agr = estate.agreements.get(flow.agreement)
     identified_ok = bool(agr and agr.identified_sharing)
     direct_out = sorted(c for c, tags in output_tags.items() if DIRECT in set(tags))
@@ -55,7 +60,7 @@ def check_pseudonymisation(
     for col in output.columns:
         if col in allowed:
             continue
-        found = search(output[col], known, schemes)
+        found = search(output[col], known, schemes, issued=issued)
         shaped = np.zeros(len(output), dtype=bool)
         for mask in found.shaped.values():
             shaped |= mask

@@ -16,9 +16,12 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.model import Dataset
 from pipelines.policy.digests import DigestIndex
+from pipelines.policy.issued import Issued
 from pipelines.policy.recognise import SCHEMES, Known, Scheme
 
 PSEUDONYMOUS = "person.id.pseudonymous"
@@ -108,10 +111,10 @@ class People:
         """The person of each row of ``frame`` (from :func:`long_ids`) that holds one of theirs."""
         return self.owners(frame, self.ids)
 
-    def by_scheme(self) -> dict[str, set[str]]:
+    def by_scheme(self) -> dict[str, list[str]]:
         """The normalised identifiers, by scheme."""
         return {
-            str(scheme): set(group["value"])
+            str(scheme): group["value"].tolist()
             for scheme, group in self.ids.groupby("scheme", sort=False)
         }
 
@@ -172,23 +175,39 @@ class Pseudonyms:
 
     index: DigestIndex
     persons: np.ndarray
+    hexes: pa.Array  # entry i is the pseudonym of persons[i], lower-case hex
 
     @classmethod
     def of(cls, forms: pd.DataFrame, pseudonymise: Pseudonymise | None) -> Pseudonyms:
         """The pseudonyms of ``forms`` (``form``, ``person``); none without a key."""
         forms = forms.drop_duplicates("form")
         if pseudonymise is None or forms.empty:
-            return cls(DigestIndex.of_hex([]), np.zeros(0, dtype=np.int64))
+            empty = pa.array([], type=pa.string())
+            return cls(DigestIndex.of_hex([]), np.zeros(0, dtype=np.int64), empty)
         hashed = pseudonymise(forms["form"].astype("string")).astype("string").str.lower()
+        hexes = hashed.fillna("").tolist()
         return cls(
-            DigestIndex.of_hex(hashed.fillna("").tolist()),
+            DigestIndex.of_hex(hexes),
             forms["person"].to_numpy(dtype=np.int64),
+            pa.array(hexes, type=pa.string()),
         )
 
-    def find(self, values: pd.Series) -> np.ndarray:
-        """The person each value is a pseudonym of, else -1."""
-        entries = self.index.find(values)
+    def find(self, values: pd.Series, issued: Issued | None = None) -> np.ndarray:
+        """The person each value is a pseudonym of, else -1.
+
+        Values the run ``issued`` came from the same keyed hash as these pseudonyms, at the
+        same length, so they are compared exactly; any other value is compared in every form
+        (case, base64, either one a 16+ character prefix of the other).
+        """
+        exact = issued.mask(values) if issued is not None else np.zeros(len(values), bool)
         out = np.full(len(values), -1, dtype=np.int64)
+        if exact.any():
+            rows = np.flatnonzero(exact)
+            array = pa.array(values.iloc[rows], type=pa.string(), from_pandas=True)
+            at = np.asarray(pc.fill_null(pc.index_in(array, value_set=self.hexes), -1))
+            out[rows[at >= 0]] = self.persons[at[at >= 0]]
+        rest = np.flatnonzero(~exact)
+        entries = self.index.find(values.iloc[rest] if exact.any() else values)
         hit = entries >= 0
-        out[hit] = self.persons[entries[hit]]
+        out[rest[hit]] = self.persons[entries[hit]]
         return out

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipelines.estate import Estate
 from pipelines.model import Flow
+from pipelines.policy.issued import Issued
 from pipelines.policy.linkage import (
     People,
     Pseudonymise,
@@ -138,17 +139,19 @@ def check_opt_outs(
     exclusion: Exclusion,
     primary_key: Sequence[str],
     *,
+    issued: Issued | None = None,
     max_keys: int = 20,
 ) -> ControlResult:
     """Verify no output column holds an opted-out person's identifier (in any form, inside text or
-    as an unkeyed digest) or a keyed pseudonym of one."""
+    as an unkeyed digest) or a keyed pseudonym of one. Values in ``issued`` (this run's keyed
+    pseudonyms) are only compared with the opted-out people's pseudonyms."""
     found = pd.Series(False, index=output.index)
     flagged: dict[str, pd.Series] = {}
     known = opted.people.known
     for col in output.columns:
         values = output[col]
-        hit = search(values, known).any
-        hit = hit | (opted.pseudonyms.find(values) >= 0)
+        hit = search(values, known, issued=issued).any
+        hit = hit | (opted.pseudonyms.find(values, issued) >= 0)
         if hit.any():
             flagged[str(col)] = pd.Series(hit, index=output.index)
             found |= flagged[str(col)]

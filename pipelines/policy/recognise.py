@@ -19,9 +19,9 @@ that already look like a candidate.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ import pyarrow.compute as pc
 
 from expectations.nhs import is_valid_nhs_number, valid_nhs_array
 from pipelines.policy.digests import DigestIndex, candidates
+from pipelines.policy.issued import Issued
+from pipelines.policy.valueset import ValueSet
 
 MIN_KNOWN_LENGTH = 6
 _TEXT = "string[pyarrow]"
@@ -160,48 +162,81 @@ def learn(values: pd.Series, share: float = 0.5) -> Scheme | None:
     return None
 
 
-@dataclass
 class Known:
-    """People's identifiers a control searches for: normalised, by scheme, and their digests."""
+    """People's identifiers a control searches for: normalised, by scheme, and their digests.
 
-    by_scheme: dict[str, set[str]] = field(default_factory=dict)
-    generic: set[str] = field(default_factory=set)
+    ``by_scheme`` seeds it with values already in a scheme's normal form.
+    """
+
+    def __init__(self, by_scheme: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._parts: dict[str, list[pa.Array]] = {}
+        self._generic_parts: list[pa.Array] = []
+        self._cache: dict[str, Any] = {}
+        for name, values in (by_scheme or {}).items():
+            self._parts.setdefault(name, []).append(pa.array(list(values), type=pa.string()))
 
     def add(self, values: pd.Series, scheme: Scheme | None) -> None:
         """Add a column's values, normalised in ``scheme`` (or generically when None)."""
         present = values.dropna()
+        self._cache.clear()
         if scheme is not None:
             normal = scheme.normalise(present)
-            self.by_scheme.setdefault(scheme.name, set()).update(
-                normal[scheme.recognised(normal)].unique()
-            )
+            recognised = _arrow(normal).filter(pa.array(scheme.recognised(normal)))
+            self._parts.setdefault(scheme.name, []).append(pc.unique(recognised))
             return
-        normal = generic_normal(present)
-        self.generic.update(v for v in normal.unique() if len(v) >= MIN_KNOWN_LENGTH)
+        normal_text = _arrow(generic_normal(present))
+        long_enough = pc.greater_equal(pc.utf8_length(normal_text), MIN_KNOWN_LENGTH)
+        self._generic_parts.append(pc.unique(normal_text.filter(long_enough)))
+
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def values(self, scheme: str) -> pa.Array:
+        """The distinct normalised identifiers of ``scheme``."""
+        return cast(
+            pa.Array, self._cached(f"values:{scheme}", lambda: _union(self._parts.get(scheme, [])))
+        )
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The schemes holding at least one identifier."""
+        return tuple(name for name in self._parts if len(self.values(name)))
+
+    @property
+    def generic(self) -> pa.Array:
+        """The distinct known identifiers of no scheme (names, addresses, references)."""
+        return cast(pa.Array, self._cached("generic", lambda: _union(self._generic_parts)))
+
+    def _set(self, scheme: str | None) -> ValueSet:
+        if scheme is None:
+            return cast(ValueSet, self._cached("set:", lambda: ValueSet(self.generic)))
+        return cast(ValueSet, self._cached(f"set:{scheme}", lambda: ValueSet(self.values(scheme))))
 
     def __len__(self) -> int:
-        return sum(map(len, self.by_scheme.values())) + len(self.generic)
+        return sum(len(self.values(name)) for name in self._parts) + len(self.generic)
 
-    @cached_property
-    def _arrays(self) -> dict[str, pa.Array]:
-        return {k: pa.array(sorted(v), type=pa.string()) for k, v in self.by_scheme.items()}
-
-    @cached_property
-    def _generic(self) -> pa.Array:
-        return pa.array(sorted(self.generic), type=pa.string())
+    def holds(self, scheme: str, normals: Sequence[str]) -> np.ndarray:
+        """Which of ``normals`` (already in ``scheme``'s normal form) are known identifiers."""
+        if scheme not in self._parts or not normals:
+            return np.zeros(len(normals), dtype=bool)
+        return self._set(scheme).contains(pa.array(list(normals), type=pa.string()))
 
     def matches(self, values: pd.Series) -> np.ndarray:
         """Which values equal a known identifier after normalising."""
         hit = np.zeros(len(values), dtype=bool)
-        for name, known in self._arrays.items():
-            hit |= _in(SCHEMES[name].normalise(values), known)
+        for name in self.schemes:
+            hit |= self._set(name).contains(_arrow(SCHEMES[name].normalise(values)))
         if len(self.generic):
-            hit |= _in(generic_normal(values), self._generic)
+            hit |= self.generic_matches(values)
         return hit
 
-    @cached_property
-    def _digests(self) -> DigestIndex:
-        return DigestIndex.unkeyed(list(_digest_inputs(self)))
+    def generic_matches(self, values: pd.Series) -> np.ndarray:
+        """Which values equal a known identifier of no scheme, whitespace and case aside."""
+        if not len(self.generic) or not len(values):
+            return np.zeros(len(values), dtype=bool)
+        return self._set(None).contains(_arrow(generic_normal(values)))
 
     def digested(self, values: pd.Series) -> np.ndarray:
         """Which values are an unkeyed digest (or a 16+ hex prefix of one) of a known identifier."""
@@ -210,22 +245,23 @@ class Known:
             return out
         rows, hexes = candidates(values)
         if len(rows):  # only then is every known identifier worth hashing
-            out[rows] = self._digests.lookup(hexes) >= 0
+            index = self._cached("digests", lambda: DigestIndex.unkeyed(_digest_inputs(self)))
+            out[rows] = cast(DigestIndex, index).lookup(hexes) >= 0
         return out
 
 
-def _digest_inputs(known: Known) -> Iterable[str]:
+def _union(parts: list[pa.Array]) -> pa.Array:
+    if not parts:
+        return pa.array([], type=pa.string())
+    return pc.unique(pa.chunked_array(parts, type=pa.string()).combine_chunks())
+
+
+def _digest_inputs(known: Known) -> list[str]:
     """What an attacker would hash: each known identifier in its normal form."""
-    for values in known.by_scheme.values():
-        yield from values
-    yield from known.generic
-
-
-def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
-    if not len(known) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
-    return np.asarray(pc.fill_null(pc.is_in(arr, value_set=known), False), dtype=bool)
+    values: list[str] = []
+    for array in (*(known.values(name) for name in known.schemes), known.generic):
+        values.extend(array.to_pylist())
+    return values
 
 
 @dataclass(frozen=True)
@@ -237,6 +273,25 @@ class Found:
     embedded: np.ndarray
     digest: np.ndarray
 
+    def mapped(self, change: Callable[[np.ndarray], np.ndarray]) -> Found:
+        """Every mask passed through ``change`` (e.g. from distinct values back to rows)."""
+        return Found(
+            change(self.known),
+            {k: change(v) for k, v in self.shaped.items()},
+            change(self.embedded),
+            change(self.digest),
+        )
+
+    def widened(self, rows: np.ndarray, n: int) -> Found:
+        """These masks, found on ``rows`` of a column of ``n`` values, over the whole column."""
+
+        def widen(mask: np.ndarray) -> np.ndarray:
+            out = np.zeros(n, dtype=bool)
+            out[rows] = mask
+            return out
+
+        return self.mapped(widen)
+
     @property
     def any(self) -> np.ndarray:
         """Rows holding an identifier in any form."""
@@ -246,13 +301,26 @@ class Found:
         return out
 
 
-def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> Found:
+def search(
+    values: pd.Series,
+    known: Known,
+    schemes: Iterable[Scheme] = (),
+    *,
+    issued: Issued | None = None,
+) -> Found:
     """Identifiers in ``values``: known ones (whole, embedded in text or digested) and any value
-    valid in one of ``schemes`` (whole or embedded), whoever it belongs to."""
+    valid in one of ``schemes`` (whole or embedded), whoever it belongs to. Values this run's
+    context ``issued`` as keyed pseudonyms are none of these (see :mod:`.issued`)."""
     chosen = tuple(schemes)
     n = len(values)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_bool_dtype(
-        values.dtype
+    skip = issued.mask(values) if issued is not None else None
+    if skip is not None and skip.any():
+        rest = np.flatnonzero(~skip)
+        return search(values.iloc[rest], known, chosen).widened(rest, n)
+    if (
+        not n
+        or pd.api.types.is_datetime64_any_dtype(values.dtype)
+        or pd.api.types.is_bool_dtype(values.dtype)
     ):  # no identifier is a date or a truth value
         empty = np.zeros(n, dtype=bool)
         return Found(empty, {s.name: empty for s in chosen}, empty, empty)
@@ -267,12 +335,7 @@ def search(values: pd.Series, known: Known, schemes: Iterable[Scheme] = ()) -> F
         spread_out: np.ndarray = np.append(mask, False)[rows]
         return spread_out
 
-    return Found(
-        spread(found.known),
-        {k: spread(v) for k, v in found.shaped.items()},
-        spread(found.embedded),
-        spread(found.digest),
-    )
+    return found.mapped(spread)
 
 
 def _search(values: pd.Series, known: Known, chosen: tuple[Scheme, ...]) -> Found:
@@ -292,7 +355,7 @@ def _search(values: pd.Series, known: Known, chosen: tuple[Scheme, ...]) -> Foun
 
     known_hit = widen(known.matches(plain)) if len(known) else np.zeros(n, dtype=bool)
     if len(known.generic) and tokens.any():
-        known_hit[tokens] = _in(generic_normal(values.iloc[np.flatnonzero(tokens)]), known._generic)
+        known_hit[tokens] = known.generic_matches(values.iloc[np.flatnonzero(tokens)])
     shaped = {s.name: widen(s.recognised(s.normalise(plain))) for s in chosen}
     embedded = widen(_embedded(plain, known, chosen))
     digest = known.digested(values)
@@ -309,19 +372,22 @@ def _embedded(values: pd.Series, known: Known, schemes: tuple[Scheme, ...]) -> n
     text = _as_text(values)
     arr = pa.array(text, type=pa.string(), from_pandas=True)
     tokens = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _TOKEN), False), dtype=bool)
-    wanted = {s.name: s for s in schemes} | {
-        name: SCHEMES[name] for name, ids in known.by_scheme.items() if ids
-    }
+    wanted = {s.name: s for s in schemes} | {name: SCHEMES[name] for name in known.schemes}
     for scheme in wanted.values():
         rows = np.asarray(
             pc.fill_null(pc.match_substring_regex(arr, scheme.candidate), False), dtype=bool
         )
-        mine = known.by_scheme.get(scheme.name, set())
         any_valid = scheme in schemes
+        owners: list[int] = []
+        normals: list[str] = []
         for i in np.flatnonzero(rows & ~tokens & ~hit):
             for match in scheme.embedded.finditer(str(arr[i])):
                 normal = scheme.normalise_one(match.group(0))
-                if normal in mine or (any_valid and scheme.valid_one(normal)):
+                if any_valid and scheme.valid_one(normal):
                     hit[i] = True
                     break
+                owners.append(int(i))
+                normals.append(normal)
+        held = known.holds(scheme.name, normals)
+        hit[np.asarray(owners, dtype=np.int64)[held]] = True
     return hit
