@@ -3,26 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 AGE_BANDS: tuple[tuple[int, str], ...] = ((18, "0-17"), (65, "18-64"), (75, "65-74"), (85, "75-84"))
 OLDEST_BAND = "85+"
 
 
 def keyed_hash(values: pd.Series, key: bytes, length: int = 32) -> pd.Series:
-    """HMAC-SHA-256 of each value, hex, first ``length`` characters; nulls stay null."""
+    """HMAC-SHA-256 of each value's text (``str(value)``), hex, first ``length`` characters;
+    nulls stay null.
 
-    def one(v: object) -> object:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            return pd.NA
-        return hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:length]
+    Each distinct text is hashed once (a person appears in many rows), from a copy of one HMAC
+    already keyed (keying OpenSSL's HMAC costs more than hashing a short value).
+    """
+    text = _texts(values)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    keyed = hmac.new(key, digestmod="sha256")
 
-    return values.map(one).astype("string")
+    def one(value: str) -> str:
+        mac = keyed.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()[:length]
+
+    hashed = np.array([*map(one, uniques.tolist()), None], dtype=object)
+    return pd.Series(hashed[codes], index=values.index, dtype="string")
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Each value as ``str()`` writes it (nulls and NaN as null), as one string column."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return values.astype("string")
+    if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return values.astype("string")  # the digits str() writes
+    text = np.array([None if _null(v) else str(v) for v in values.tolist()], dtype=object)
+    return pd.Series(text, index=values.index, dtype="string")
+
+
+def _null(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def age_band(dates_of_birth: pd.Series, as_of: dt.date) -> pd.Series:
@@ -39,9 +64,24 @@ def age_band(dates_of_birth: pd.Series, as_of: dt.date) -> pd.Series:
     return out.mask(dob.isna())
 
 
+_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"  # what str.strip() removes, in ASCII
+
+
 def postcode_district(postcodes: pd.Series) -> pd.Series:
-    """The outward code of a UK postcode: ``TT3 4AB`` becomes ``TT3``."""
-    return postcodes.astype("string").str.strip().str.split(" ").str[0].str.upper()
+    """The outward code of a UK postcode: ``TT3 4AB`` becomes ``TT3``.
+
+    Surrounding whitespace is dropped, then everything from the first space; the rest is
+    upper-cased. ASCII columns (every real postcode) are done in Arrow.
+    """
+    text = postcodes.astype("string")
+    array = pa.array(text, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+        trimmed = pc.replace_substring_regex(array, rf"^{_SPACE}+|{_SPACE}+$", "")
+        outward = pc.replace_substring_regex(trimmed, r"(?s) .*$", "")
+        return pd.Series(pc.ascii_upper(outward), index=postcodes.index, dtype="string")
+    return text.str.strip().str.split(" ").str[0].str.upper()
 
 
 def month(dates: pd.Series) -> pd.Series:
