@@ -313,3 +313,48 @@ def test_context_is_reused_and_left_clean(
     assert context.suites.all() == []
     assert context.validation_definitions.all() == []
     assert context.validation_results_store.list_keys() == []
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "UInt16"])
+@pytest.mark.parametrize("with_null", [False, True])
+def test_range_checks_on_nullable_numbers_give_what_gx_gives_on_them(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, dtype: str, with_null: bool
+) -> None:
+    """Nullable number columns go to GX as numpy columns when they hold no null (GX then
+    compares them at once); outcomes must equal GX's on the column as it was."""
+    from expectations import gate
+
+    path = tmp_path / "years.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "years",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_between",
+                        "kwargs": {"column": "year", "min_value": 2000, "max_value": 2100},
+                        "severity": "critical",
+                    },
+                    {
+                        "type": "expect_column_max_to_be_between",
+                        "kwargs": {"column": "year", "min_value": 2000, "max_value": 2200},
+                        "severity": "info",
+                    },
+                ],
+            }
+        )
+    )
+    years = [2020, 1999, 2101, 2050, 2000, 2100] * 5
+    frame = pd.DataFrame(
+        {"record_id": [f"r{i}" for i in range(len(years))], "year": pd.array(years, dtype=dtype)}
+    )
+    if with_null:
+        frame.loc[3, "year"] = pd.NA
+    suite = load_suite(path)
+    fast = run_gate(frame, suite, primary_key=["record_id"])
+    monkeypatch.setattr(gate, "_vectorisable", lambda df, suite: df)  # GX's per-value path
+    slow = run_gate(frame, suite, primary_key=["record_id"])
+    assert fast.outcomes == slow.outcomes
+    [between, _] = fast.outcomes
+    assert not between.success
+    assert between.unexpected_count == 10
