@@ -58,8 +58,7 @@ def refresh_datasets(
     if not ids:
         return
     docs = documents if documents is not None else RunDocuments(session)
-    refs = _locked(session, ids)
-    rebuild.clear(session, ids)
+    refs, built_from = _locked(session, ids)
     outputs = _output_versions(session, refs, docs)
     described = [i for i in ids if outputs[i] == (None, None, None)]
     inputs = _latest(session, described, "input", 1)
@@ -79,11 +78,18 @@ def refresh_datasets(
         if run is not None:
             version.job_id, version.run_id = run.job_id, run.run_id
             version.inputs = view.inputs if view else []
+        version.key = rebuild.facts_key(version)
         versions.append(version)
         declared.append(_declared(dataset_id, ref, version, dropped or run, dropped))
     _write_declared(session, declared)
-    rebuild.write(session, ids, versions)
-    rebuild.drop_orphans(session, ids)
+    # a version built from the facts the dataset was last built from (a rerun) keeps its rows:
+    # a produced one moves its edges to the new run; every other dataset is rebuilt in full
+    same = {v.dataset_id for v in versions if v.key == built_from.get(v.dataset_id)}
+    rebuilt = [i for i in ids if i not in same]
+    rebuild.clear(session, rebuilt)
+    rebuild.write(session, rebuilt, [v for v in versions if v.dataset_id not in same])
+    rebuild.move_edges(session, [v for v in versions if v.dataset_id in same and v.run_id])
+    rebuild.drop_orphans(session, rebuilt)
 
 
 def _write_declared(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -106,17 +112,23 @@ def refresh_dataset(session: Session, dataset_id: int) -> None:
     refresh_datasets(session, [dataset_id])
 
 
-def _locked(session: Session, ids: Sequence[int]) -> dict[int, DatasetRef]:
+def _locked(
+    session: Session, ids: Sequence[int]
+) -> tuple[dict[int, DatasetRef], dict[int, str | None]]:
+    """The datasets' references and the facts digest each was last built from, rows locked."""
     refs: dict[int, DatasetRef] = {}
+    built_from: dict[int, str | None] = {}
     for part in chunks(ids):
         query = (
-            select(Dataset.id, Dataset.namespace, Dataset.name)
+            select(Dataset.id, Dataset.namespace, Dataset.name, Dataset.facts_hash)
             .where(Dataset.id.in_(part))
             .order_by(Dataset.id)
             .with_for_update()
         )
-        refs.update({i: DatasetRef(ns, name) for i, ns, name in session.execute(query)})
-    return refs
+        for i, namespace, name, key in session.execute(query):
+            refs[i] = DatasetRef(namespace, name)
+            built_from[i] = key
+    return refs, built_from
 
 
 def _declared(
@@ -135,6 +147,7 @@ def _declared(
     versioned = run if (dropped is not None or produced) else None
     row["version_run_id"] = versioned.run_id if versioned is not None else None
     row["version_time"] = versioned.ended_at if versioned is not None else None
+    row["facts_hash"] = version.key if version is not None else None
     if dropped is not None:
         row["lifecycle_state"] = DROP
     return row

@@ -141,6 +141,8 @@ class Dataset(Base):
     lifecycle_state: Mapped[str | None] = mapped_column(String(32))
     version_run_id: Mapped[str | None] = mapped_column(ForeignKey("tagtrail_runs.run_id"))
     version_time: Mapped[datetime | None]
+    # digest of what the columns, tags and edges were last built from (see derive.facts_key)
+    facts_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Column(Base):

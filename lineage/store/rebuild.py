@@ -7,15 +7,18 @@ one multi-row statement (split only to respect the backends' parameter limits).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+import orjson
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from lineage.store.columns import write_columns, write_tags
 from lineage.store.facts import (
+    PRIVACY_FACET,
     DatasetFacts,
     LineageFact,
     TagFact,
@@ -23,8 +26,9 @@ from lineage.store.facts import (
     column_tags,
     schema_fields,
 )
+from lineage.store.jsontext import canonical
 from lineage.store.models import Column, ColumnEdge, DatasetEdge
-from lineage.store.parse import DatasetRef
+from lineage.store.parse import DatasetRef, as_dict
 from lineage.store.sql import bulk_insert, chunks, ensure_columns, ensure_datasets
 
 _QUIET = {"synchronize_session": False}
@@ -40,6 +44,51 @@ class Version:
     job_id: int | None = None
     run_id: str | None = None
     inputs: list[DatasetRef] = field(default_factory=list)
+    key: str | None = None  # digest of the facts its rows are built from (see facts_key)
+
+
+# Bump when what is built from the facets changes: every dataset is then rebuilt in full once.
+FACTS_FORMAT = 1
+
+
+def facts_key(version: Version) -> str:
+    """A digest of everything a version's columns, tags and edges are built from: whether a run
+    produced it, the schema, tags, privacy columns and column lineage facets, the run's inputs,
+    the agreement and the purpose (the run and job are not in it: :func:`move_edges` changes
+    those)."""
+    facets = version.facets
+    facts = version.facts
+    payload = [
+        FACTS_FORMAT,
+        version.run_id is not None,
+        facets.get("schema"),
+        facets.get("tags"),
+        as_dict(facets.get(PRIVACY_FACET)).get("columns"),
+        facets.get("columnLineage"),
+        [[ref.namespace, ref.name] for ref in version.inputs],
+        facts.agreement_id if facts else None,
+        facts.purpose if facts else None,
+    ]
+    try:  # the digest only has to be stable within tagtrail, not equal to json.dumps
+        text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson cannot write (a lone surrogate)
+        text = canonical(payload)
+    return hashlib.sha256(text).hexdigest()
+
+
+def move_edges(session: Session, versions: Sequence[Version]) -> None:
+    """Point the existing edges into each dataset at its new version's run and job."""
+    if not versions:
+        return
+    rows = [{"p_id": v.dataset_id, "p_run": v.run_id, "p_job": v.job_id} for v in versions]
+    for model, into in ((ColumnEdge, "to_dataset_id"), (DatasetEdge, "output_dataset_id")):
+        table = cast(Table, model.__table__)  # Core: one executemany, not ORM bulk by key
+        statement = (
+            update(table)
+            .where(table.c[into] == bindparam("p_id"))
+            .values(run_id=bindparam("p_run"), job_id=bindparam("p_job"))
+        )
+        session.execute(statement, rows)
 
 
 def clear(session: Session, dataset_ids: Sequence[int]) -> None:

@@ -162,4 +162,4 @@ def test_concurrent_first_opens_from_separate_processes(store_url: str) -> None:
 def test_script_location_is_inside_the_package() -> None:
     assert (migrate.SCRIPT_LOCATION / "env.py").is_file()
     assert migrate.SCRIPT_LOCATION.parent.name == "store"
-    assert migrate.head_revision() == "0006_prefixed_schema"
+    assert migrate.head_revision() == "0007_facts_hash"
