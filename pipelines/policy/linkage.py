@@ -93,8 +93,14 @@ class People:
             found = [ids]
             for frame in chosen:
                 owner = self.owners(frame, ids)
-                tied = frame.merge(owner.rename("person"), left_on="row", right_index=True)
-                found.append(tied[["scheme", "value", "person"]])
+                rows = frame["row"].to_numpy(dtype=np.int64)
+                by_row = np.full(int(rows.max(initial=-1)) + 1, -1, dtype=np.int64)
+                by_row[owner.index.to_numpy(dtype=np.int64)] = owner.to_numpy(dtype=np.int64)
+                person = by_row[rows]
+                tied = frame.loc[person >= 0, ["scheme", "value"]].assign(
+                    person=person[person >= 0]
+                )
+                found.append(tied)
             grown = pd.concat(found, ignore_index=True).drop_duplicates(["scheme", "value"])
             if len(grown) == len(ids):
                 break
@@ -104,8 +110,10 @@ class People:
     @staticmethod
     def owners(frame: pd.DataFrame, ids: pd.DataFrame) -> pd.Series:
         """For each row of ``frame`` (from :func:`long_ids`) holding a known identifier: its person."""
-        hit = frame.merge(ids, on=["scheme", "value"])
-        return hit.groupby("row")["person"].min()
+        person = person_of(frame["scheme"], frame["value"], ids)
+        hit = person >= 0
+        rows = pd.Index(frame["row"].to_numpy(dtype=np.int64)[hit], name="row")
+        return pd.Series(person[hit], index=rows, name="person").groupby(level=0).min()
 
     def matched(self, frame: pd.DataFrame) -> pd.Series:
         """The person of each row of ``frame`` (from :func:`long_ids`) that holds one of theirs."""
@@ -124,6 +132,25 @@ class People:
         return Known(by_scheme=self.by_scheme())
 
 
+def person_of(schemes: pd.Series, values: pd.Series, ids: pd.DataFrame) -> np.ndarray:
+    """For each (scheme, normalised value), the person ``ids`` gives it, else -1 (a null never
+    matches). ``ids`` holds each (scheme, value) once."""
+    if not len(ids) or not len(values):
+        return np.full(len(values), -1, dtype=np.int64)
+    table = _keys(ids["scheme"], ids["value"])
+    at = pc.fill_null(pc.index_in(_keys(schemes, values), value_set=table), -1)
+    found = np.asarray(at, dtype=np.int64)
+    persons = ids["person"].to_numpy(dtype=np.int64)
+    return np.where(found >= 0, persons[np.maximum(found, 0)], -1)
+
+
+def _keys(schemes: pd.Series, values: pd.Series) -> pa.Array:
+    """One text key per (scheme, value): a scheme name holds no U+001F, so the key is unique."""
+    scheme = pa.array(schemes, type=pa.string(), from_pandas=True)
+    value = pa.array(values, type=pa.string(), from_pandas=True)
+    return pc.binary_join_element_wise(scheme, value, "\x1f")
+
+
 def written_forms(
     frame: pd.DataFrame, columns: Sequence[tuple[str, Scheme]], people: People
 ) -> pd.DataFrame:
@@ -136,11 +163,11 @@ def written_forms(
     parts = [_FORMS]
     for column, scheme in columns:
         values = frame[column]
-        normal = pd.DataFrame({"value": scheme.normalise(values), "raw": values.astype(object)})
-        normal["scheme"] = scheme.name
-        hit = normal.dropna().merge(people.ids, on=["scheme", "value"])
-        hit["form"] = hit["raw"].map(str)
-        parts.append(hit[["form", "person"]])
+        normal = scheme.normalise(values)
+        person = person_of(pd.Series(scheme.name, index=values.index), normal, people.ids)
+        hit = (person >= 0) & values.notna().to_numpy(dtype=bool)
+        forms = values[hit].astype(object).map(str).to_numpy(dtype=object)
+        parts.append(pd.DataFrame({"form": forms, "person": person[hit]}))
     return pd.concat(parts, ignore_index=True).drop_duplicates("form")
 
 
