@@ -358,3 +358,18 @@ def test_range_checks_on_nullable_numbers_give_what_gx_gives_on_them(
     [between, _] = fast.outcomes
     assert not between.success
     assert between.unexpected_count == 10
+
+
+def test_gx_never_fingerprints_the_data(
+    monkeypatch: pytest.MonkeyPatch, fixture_suite: Callable[[str], Suite]
+) -> None:
+    """GX's batch fingerprint is an MD5 over every value; tagtrail keeps no batch markers, so
+    the runtime turns it off (it was most of the gate's time at 1M rows)."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def refuse(df: pd.DataFrame) -> str:
+        raise AssertionError("GX fingerprinted the data")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    assert run_case("passing", fixture_suite).passed
+    assert not run_case("critical_failure", fixture_suite).passed
