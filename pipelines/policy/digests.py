@@ -94,10 +94,22 @@ class DigestIndex:
         return out
 
     def find(self, values: pd.Series) -> np.ndarray:
-        """For each value, the entry it is a digest of (hex in either case, or base64), else -1."""
+        """For each value, the entry it is a digest of (hex in either case, or base64), else -1.
+
+        A column with few distinct values (a band, a code) is searched once per distinct value.
+        """
         out = np.full(len(values), -1, dtype=np.int64)
         if not len(self) or not len(values):
             return out
+        text = pa.array(values.astype(_TEXT), type=pa.string(), from_pandas=True)
+        encoded = pc.dictionary_encode(
+            text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        )
+        if len(encoded.dictionary) <= len(values) // 2:
+            distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary), dtype=_TEXT)
+            rows_of = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+            spread: np.ndarray = np.append(self.find(distinct), -1)[rows_of]
+            return spread
         rows, hexes = candidates(values)
         if len(rows):
             out[rows] = self.lookup(hexes)

@@ -23,11 +23,14 @@ class ValueSet:
         array = _combined(values).drop_null()
         self._tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         lengths = np.asarray(pc.binary_length(array), dtype=np.int64)
-        for length in np.unique(lengths):
-            rows = _words(_fixed(array.filter(pa.array(lengths == length)), int(length)))
+        distinct = np.unique(lengths)
+        for length in distinct:
+            same = array if len(distinct) == 1 else array.filter(pa.array(lengths == length))
+            rows = _words(_fixed(same, int(length)))
             keys = _keys(rows)
             order = np.argsort(keys)
-            self._tables[int(length)] = keys[order], rows[order]
+            # np.take copies whole rows; fancy indexing a 2-D array is several times slower
+            self._tables[int(length)] = keys[order], np.take(rows, order, axis=0)
         self._size = len(array)
 
     def __len__(self) -> int:
@@ -44,10 +47,12 @@ class ValueSet:
             at_length = np.flatnonzero(np.asarray(pc.equal(lengths, length), dtype=bool))
             if not len(at_length):
                 continue
-            probes = _words(_fixed(array.take(pa.array(at_length)), length))
+            every = len(at_length) == len(array)
+            probes = _words(_fixed(array if every else array.take(pa.array(at_length)), length))
             wanted = _keys(probes)
             order = np.argsort(wanted)  # sorted probes walk the table in order: cache-friendly
-            out[at_length[order[_found(keys, rows, wanted[order], probes[order])]]] = True
+            ordered = np.take(probes, order, axis=0)
+            out[at_length[order[_found(keys, rows, wanted[order], ordered)]]] = True
         return out
 
 
@@ -62,7 +67,7 @@ def _found(
     while len(pending):
         pending = pending[at[pending] < len(keys)]
         pending = pending[keys[at[pending]] == wanted[pending]]
-        same = (rows[at[pending]] == probes[pending]).all(axis=1)
+        same = (np.take(rows, at[pending], axis=0) == np.take(probes, pending, axis=0)).all(axis=1)
         found[pending[same]] = True
         pending = pending[~same]
         at[pending] += 1
@@ -72,7 +77,7 @@ def _found(
 def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if values.type != pa.string():
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = values.cast(pa.string())
     return values
 
@@ -82,7 +87,8 @@ def _fixed(array: pa.Array, length: int) -> np.ndarray:
     n = len(array)
     if not n or not length:
         return np.zeros((n, length), dtype=np.uint8)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    wide = pa.types.is_large_string(array.type)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if wide else np.int32)
     start = int(offsets[array.offset])
     data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
     return data[start : start + n * length].reshape(n, length)
@@ -91,6 +97,9 @@ def _fixed(array: pa.Array, length: int) -> np.ndarray:
 def _words(rows: np.ndarray) -> np.ndarray:
     """Byte rows zero-padded to whole 64-bit words: an n-by-w ``uint64`` matrix."""
     n, length = rows.shape
+    if length and length % 8 == 0:  # whole words already: a view of the same bytes
+        whole: np.ndarray = np.ascontiguousarray(rows).view(np.uint64)
+        return whole
     padded = np.zeros((n, max(-(-length // 8), 1) * 8), dtype=np.uint8)
     padded[:, :length] = rows
     words: np.ndarray = padded.view(np.uint64)
