@@ -156,8 +156,11 @@ def learn(values: pd.Series, share: float = 0.5) -> Scheme | None:
     present = values.dropna()
     if not len(present):
         return None
+    counted = pc.value_counts(_arrow(present))  # each distinct text once, with its rows
+    distinct = _series(counted.field("values"), pd.RangeIndex(len(counted)))
+    rows = np.asarray(counted.field("counts"), dtype=np.int64)
     for scheme in SCHEMES.values():
-        if scheme.recognised(scheme.normalise(present)).mean() >= share:
+        if rows[scheme.recognised(scheme.normalise(distinct))].sum() / len(present) >= share:
             return scheme
     return None
 
@@ -178,6 +181,8 @@ class Known:
     def add(self, values: pd.Series, scheme: Scheme | None) -> None:
         """Add a column's values, normalised in ``scheme`` (or generically when None)."""
         present = values.dropna()
+        distinct = pc.unique(_arrow(present))  # each text once
+        present = _series(distinct, pd.RangeIndex(len(distinct)))
         self._cache.clear()
         if scheme is not None:
             normal = scheme.normalise(present)
