@@ -274,6 +274,8 @@ def run_estate(
     runs = zip(staged.results, staged.selections, strict=True) if staged else [(result, datasets)]
     for done, names in runs:
         ran = summarise(done, estate, names) if staged else outcomes
+        if staged:  # and what its halt kept out of the later stages
+            ran = [*ran, *staged.skipped.get(done.run_id, [])]
         if any(o.status == "not run" for o in ran):
             _record_skipped(home, lineage_url, instance_dir, done.run_id, estate, ran)
     budget = DELIVERY_SHARE * (time.monotonic() - started)

@@ -56,6 +56,8 @@ class StagedRuns:
     results: list[Result] = field(default_factory=list)
     selections: list[list[str]] = field(default_factory=list)
     outcomes: list[DatasetOutcome] = field(default_factory=list)
+    # datasets an earlier stage's halt kept out of a later stage, by the run that halted
+    skipped: dict[str, list[DatasetOutcome]] = field(default_factory=dict)
 
 
 def partitioned(estate: Estate, datasets: Sequence[str]) -> list[str]:
@@ -148,6 +150,14 @@ def run_staged(
     after = [d for d in datasets if d not in parted and d in fed]
     staged = StagedRuns()
     stopped: set[str] = set()  # downstream of a dataset (or any period of one) that did not publish
+    stopped_by: dict[str, str] = {}  # each of those: the run whose halt stopped it first
+
+    def not_run(names: list[str], period: str | None) -> None:
+        for d in names:
+            outcome = _not_run(estate, d, period)
+            staged.outcomes.append(outcome)
+            if d in stopped_by:
+                staged.skipped.setdefault(stopped_by[d], []).append(outcome)
 
     def run(names: list[str], period: str | None, skip: set[str]) -> None:
         runnable = [d for d in names if d not in skip]
@@ -159,9 +169,12 @@ def run_staged(
                 o.period = period
                 staged.outcomes.append(o)
                 if o.status != "published":
-                    skip.update(estate.downstream(o.dataset))
-                    stopped.update(estate.downstream(o.dataset))
-        staged.outcomes += [_not_run(estate, d, period) for d in names if d not in runnable]
+                    downstream = estate.downstream(o.dataset)
+                    skip.update(downstream)
+                    stopped.update(downstream)
+                    for d in downstream:
+                        stopped_by.setdefault(d, result.run_id)
+        not_run([d for d in names if d not in runnable], period)
 
     run(before, None, stopped)
     groups: dict[tuple[str, dt.date], list[str]] = {}
@@ -179,6 +192,7 @@ def run_staged(
             staged.outcomes += [
                 _not_run(estate, d, None, "no period to run", NO_PERIOD) for d in live
             ]
+            not_run([d for d in names if d not in live], None)
     run(after, None, stopped)
     return staged
 

@@ -261,3 +261,28 @@ def test_the_cli_backfills_a_range_and_refuses_a_malformed_one(
         cli.main([*common, "--partition", "2026-02-01"])
     assert refused.value.code == 2
     assert _periods(home) == {"2026-02": 2, "2026-03": 1}
+
+
+def test_periods_an_earlier_stage_kept_from_running_are_reported_and_audited(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """The source is held back: the partitioned flow never gets a run of its own, yet the summary
+    lists it as not run and the store holds its flow_skipped record, naming the halted source
+    and the run that halted it."""
+    from lineage.store import open_store
+    from lineage.store.connect import configured_url
+
+    home = tmp_path / "home"
+    frame = write_visits(estate.root, {"2026-01": 5, "2026-02": 4})
+    frame.loc[0, "visit_id"] = None  # the source's own gate requires every visit_id
+    frame.to_csv(estate.root / "sample_data" / "clinic" / "visits.csv", index=False)
+    report = run_estate(estate, home, as_of=MARCH)
+    assert not report.success
+    status = {o.dataset: o.status for o in report.outcomes}
+    assert status == {"visits": "held back", "visit_extract": "not run"}
+    assert len(report.run_ids) == 1  # no period ran
+    with open_store(configured_url(home)) as store:
+        skipped = store.audit(kind="flow_skipped")
+    assert [r.dataset for r in skipped] == ["visit_extract"]
+    assert skipped[0].details["skippedBecause"] == [{"dataset": "visits", "status": "held back"}]
+    assert skipped[0].dagster_run_id == report.run_ids[0]
