@@ -4,7 +4,10 @@ Everything here is a function of the ``events`` table alone: a dataset's columns
 declarations and incoming edges always reflect its latest COMPLETE run, whatever order the events
 arrived in. A FAIL or ABORT run never becomes a dataset's version, so it adds no edges or tags.
 Refreshing takes the dataset rows' locks first (PostgreSQL, in id order), so concurrent writers
-take turns. Many datasets are refreshed together: each step is one query for all of them.
+take turns. The locks are ``FOR NO KEY UPDATE``: another writer's edge or column that only refers
+to a locked dataset (a foreign key's ``KEY SHARE``) does not wait for it, so two writers each
+holding a dataset the other's edges name cannot deadlock. Many datasets are refreshed together:
+each step is one query for all of them.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def _locked(
             select(Dataset.id, Dataset.namespace, Dataset.name, Dataset.facts_hash)
             .where(Dataset.id.in_(part))
             .order_by(Dataset.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         for i, namespace, name, key in session.execute(query):
             refs[i] = DatasetRef(namespace, name)

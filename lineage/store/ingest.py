@@ -155,7 +155,8 @@ def _affected(session: Session, run_ids: list[str]) -> list[int]:
 
 
 def _locked_runs(session: Session, events: list[ParsedEvent]) -> dict[str, Run]:
-    """The events' runs, created from their first event where new, locked in run-id order."""
+    """The events' runs, created from their first event where new, locked in run-id order
+    (``FOR NO KEY UPDATE``: rows that only refer to a run, such as edges, do not wait for it)."""
     jobs = sorted({(e.job.namespace, e.job.name) for e in events})
     insert_ignore(
         session, Job, [{"namespace": n, "name": j} for n, j in jobs], ["namespace", "name"]
@@ -184,7 +185,12 @@ def _locked_runs(session: Session, events: list[ParsedEvent]) -> dict[str, Run]:
     insert_ignore(session, Run, rows, ["run_id"])
     runs: dict[str, Run] = {}
     for ids in chunks(sorted(first)):
-        statement = select(Run).where(Run.run_id.in_(ids)).order_by(Run.run_id).with_for_update()
+        statement = (
+            select(Run)
+            .where(Run.run_id.in_(ids))
+            .order_by(Run.run_id)
+            .with_for_update(key_share=True)
+        )
         runs.update(
             {
                 r.run_id: r
